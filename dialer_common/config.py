@@ -1,0 +1,115 @@
+"""Configuration from environment variables.
+
+This module is the only reader of ``os.environ`` in the project. Every
+process builds one :class:`Config` at start and passes it down.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from dialer_common.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SwitchAddress:
+    """One FreeSWITCH (or simulator) Event Socket endpoint."""
+
+    name: str
+    host: str
+    port: int
+    password: str
+
+
+def parse_switches(text: str) -> tuple[SwitchAddress, ...]:
+    """Parse ``name=host:port:password,...`` (name optional) into addresses."""
+    switches = []
+    for index, item in enumerate(filter(None, (part.strip() for part in text.split(",")))):
+        name, _, address = item.rpartition("=")
+        host, _, rest = address.partition(":")
+        port_text, _, password = rest.partition(":")
+        if not host or not port_text.isdigit() or not password:
+            raise ConfigError(
+                f"invalid switch address {item!r} in DIALER_ESL_SWITCHES: "
+                "expected [name=]host:port:password, e.g. media1=127.0.0.1:8021:ClueCon"
+            )
+        switches.append(SwitchAddress(name or f"switch{index + 1}", host, int(port_text), password))
+    return tuple(switches)
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    value = env.get(key, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"invalid {key}={value!r}: expected an integer") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of every tier; defaults match `make demo`."""
+
+    database_url: str = "postgresql://dialer:dialer@127.0.0.1:55432/dialer"
+    redis_url: str = "redis://127.0.0.1:56379/0"
+    # Prefix of every Redis key and channel, so several deployments (or test
+    # runs) can share one Redis.
+    redis_prefix: str = "dialer:"
+    switches: tuple[SwitchAddress, ...] = field(
+        default_factory=lambda: (SwitchAddress("sim1", "127.0.0.1", 8021, "ClueCon"),)
+    )
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    # Public base URL of the web tier, used by the simulator to post CDRs.
+    web_base_url: str = "http://127.0.0.1:8080"
+    jwt_access_secret: str = "dev-access-secret-change-me-0123456789"
+    jwt_refresh_secret: str = "dev-refresh-secret-change-me-0123456789"
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 7 * 24 * 3600
+    # HTTP basic-auth credentials that mod_json_cdr sends with each CDR.
+    cdr_user: str = "cdr"
+    cdr_password: str = "cdr-secret"
+    default_locale: str = "es"
+    cookie_secure: bool = False
+    log_level: str = "INFO"
+    sim_listen_host: str = "127.0.0.1"
+    sim_listen_port: int = 8021
+    sim_password: str = "ClueCon"
+    sim_seed: int = 7
+    # Wall-clock speed-up of simulated callees and agents (1.0 = real time).
+    sim_speed: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Config":
+        """Build a Config from ``DIALER_*`` variables; unset ones keep defaults."""
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        values = {
+            "database_url": env.get("DIALER_DATABASE_URL", base.database_url),
+            "redis_url": env.get("DIALER_REDIS_URL", base.redis_url),
+            "redis_prefix": env.get("DIALER_REDIS_PREFIX", base.redis_prefix),
+            "web_host": env.get("DIALER_WEB_HOST", base.web_host),
+            "web_port": _int(env, "DIALER_WEB_PORT", base.web_port),
+            "web_base_url": env.get("DIALER_WEB_BASE_URL", base.web_base_url),
+            "jwt_access_secret": env.get("DIALER_JWT_ACCESS_SECRET", base.jwt_access_secret),
+            "jwt_refresh_secret": env.get("DIALER_JWT_REFRESH_SECRET", base.jwt_refresh_secret),
+            "access_token_ttl_s": _int(env, "DIALER_ACCESS_TOKEN_TTL_S", base.access_token_ttl_s),
+            "refresh_token_ttl_s": _int(env, "DIALER_REFRESH_TOKEN_TTL_S", base.refresh_token_ttl_s),
+            "cdr_user": env.get("DIALER_CDR_USER", base.cdr_user),
+            "cdr_password": env.get("DIALER_CDR_PASSWORD", base.cdr_password),
+            "default_locale": env.get("DIALER_DEFAULT_LOCALE", base.default_locale),
+            "cookie_secure": env.get("DIALER_COOKIE_SECURE", "0") in ("1", "true", "yes"),
+            "log_level": env.get("DIALER_LOG_LEVEL", base.log_level).upper(),
+            "sim_listen_host": env.get("DIALER_SIM_HOST", base.sim_listen_host),
+            "sim_listen_port": _int(env, "DIALER_SIM_PORT", base.sim_listen_port),
+            "sim_password": env.get("DIALER_SIM_PASSWORD", base.sim_password),
+            "sim_seed": _int(env, "DIALER_SIM_SEED", base.sim_seed),
+            "sim_speed": float(env.get("DIALER_SIM_SPEED", base.sim_speed)),
+        }
+        if "DIALER_ESL_SWITCHES" in env:
+            values["switches"] = parse_switches(env["DIALER_ESL_SWITCHES"])
+        if values["default_locale"] not in ("es", "en"):
+            raise ConfigError(
+                f"invalid DIALER_DEFAULT_LOCALE={values['default_locale']!r}: expected 'es' or 'en'"
+            )
+        return cls(**values)
