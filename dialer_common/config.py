@@ -46,6 +46,17 @@ def _int(env: dict[str, str], key: str, default: int) -> int:
         raise ConfigError(f"invalid {key}={value!r}: expected an integer") from None
 
 
+def _positive_float(env: dict[str, str], key: str, default: float) -> float:
+    value = env.get(key, str(default))
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if number <= 0:
+        raise ConfigError(f"invalid {key}={value!r}: expected a number of seconds greater than 0")
+    return number
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of every tier; defaults match `make demo`."""
@@ -71,6 +82,8 @@ class Config:
     cdr_password: str = "cdr-secret"
     default_locale: str = "es"
     cookie_secure: bool = False
+    # Seconds between ws.heartbeat messages on the dashboard's /ws socket.
+    ws_heartbeat_s: float = 10.0
     log_level: str = "INFO"
     sim_listen_host: str = "127.0.0.1"
     sim_listen_port: int = 8021
@@ -99,6 +112,7 @@ class Config:
             "cdr_password": env.get("DIALER_CDR_PASSWORD", base.cdr_password),
             "default_locale": env.get("DIALER_DEFAULT_LOCALE", base.default_locale),
             "cookie_secure": env.get("DIALER_COOKIE_SECURE", "0") in ("1", "true", "yes"),
+            "ws_heartbeat_s": _positive_float(env, "DIALER_WS_HEARTBEAT_S", base.ws_heartbeat_s),
             "log_level": env.get("DIALER_LOG_LEVEL", base.log_level).upper(),
             "sim_listen_host": env.get("DIALER_SIM_HOST", base.sim_listen_host),
             "sim_listen_port": _int(env, "DIALER_SIM_PORT", base.sim_listen_port),
