@@ -38,8 +38,11 @@ install_packages() {
   command -v psql >/dev/null || missing+=(postgresql-client)
   command -v redis-server >/dev/null || missing+=(redis-server)
   python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
-  if [ "${DIALER_WITH_BROWSER:-0}" = 1 ]; then
-    command -v chromium >/dev/null || missing+=(chromium chromium-driver)
+  if [ "${DIALER_WITH_TEST_TOOLS:-0}" = 1 ]; then
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    # Debian packages SIPp as sip-tester; its binary is sipp.
+    command -v sipp >/dev/null || missing+=(sip-tester)
   fi
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
@@ -69,9 +72,12 @@ install_venv() {
     log "installing Python packages from requirements.txt"
     "$ROOT/.venv/bin/pip" install -q --upgrade pip >/dev/null
     "$ROOT/.venv/bin/pip" install -q -r "$ROOT/requirements.txt"
+    "$ROOT/.venv/bin/pip" install -q --no-deps -e "$ROOT" >/dev/null
     echo "$sum" >"$stamp"
   fi
-  "$ROOT/.venv/bin/pybabel" compile -q -d "$ROOT/web/translations" 2>/dev/null || true
+  if [ -d "$ROOT/web/translations" ]; then
+    "$ROOT/.venv/bin/pybabel" compile -q -d "$ROOT/web/translations"
+  fi
 }
 
 run_pg() {
