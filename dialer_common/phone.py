@@ -9,7 +9,7 @@ Fictional numbers: the North American 555-0100 to 555-0199 range is reserved
 for fiction, and the demo data uses it. phonenumbers 9.0.43 does not single
 it out, so ``+1 305 555 0123`` is valid like any number in an assigned area
 code, while an unassigned area code (``999 555 0123``) is still rejected.
-:func:`is_fictional` tells these numbers apart for callers that must not dial
+:func:`is_fictional` identifies these numbers for callers that must not dial
 them on a real carrier.
 """
 
@@ -165,7 +165,7 @@ def mask(number: str | None) -> str:
 
 
 def timezones_for(e164: str) -> list[str]:
-    """Return the IANA time zones of a number's area, most likely first.
+    """Return the IANA time zones of a number's area, in phonenumbers' order.
 
     Returns an empty list when the number is unparsable or its area is
     unknown (phonenumbers' ``Etc/Unknown``).
