@@ -91,6 +91,10 @@ class Config:
     sim_seed: int = 7
     # Wall-clock speed-up of simulated callees and agents (1.0 = real time).
     sim_speed: float = 1.0
+    # Admin login that `dialer demo seed` creates; empty means generate one
+    # and print it.
+    demo_email: str = ""
+    demo_password: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -119,6 +123,8 @@ class Config:
             "sim_password": env.get("DIALER_SIM_PASSWORD", base.sim_password),
             "sim_seed": _int(env, "DIALER_SIM_SEED", base.sim_seed),
             "sim_speed": float(env.get("DIALER_SIM_SPEED", base.sim_speed)),
+            "demo_email": env.get("DEMO_EMAIL", base.demo_email),
+            "demo_password": env.get("DEMO_PASSWORD", base.demo_password),
         }
         if "DIALER_ESL_SWITCHES" in env:
             values["switches"] = parse_switches(env["DIALER_ESL_SWITCHES"])
