@@ -1,0 +1,1 @@
+"""The JSON API: health, the current user, campaigns and reports."""

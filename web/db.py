@@ -1,0 +1,116 @@
+"""Per-request PostgreSQL connections and the Redis client of each app.
+
+``init_app`` opens a ``ThreadedConnectionPool`` sized for gunicorn's
+threads; ``get_conn()`` lends one connection to the current request (kept in
+``g``) and the teardown hook rolls back anything left open and returns it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg2
+import psycopg2.extras
+import psycopg2.pool
+import redis
+from flask import Flask, current_app, g
+
+log = logging.getLogger(__name__)
+
+POOL_KEY = "dialer.db_pool"
+
+
+class DatabaseUnavailable(Exception):
+    """No connection to PostgreSQL could be opened or borrowed."""
+
+
+def init_app(app: Flask, max_connections: int = 32) -> None:
+    """Attach a lazily opened connection pool and the teardown hook to ``app``."""
+    app.extensions[POOL_KEY] = _LazyPool(app.config["DIALER"].database_url, max_connections)
+    app.teardown_appcontext(_return_conn)
+
+
+def get_conn():
+    """Return this request's connection (dict rows), borrowing one on first use.
+
+    Raises DatabaseUnavailable when PostgreSQL cannot be reached.
+    """
+    if "db_conn" not in g:
+        g.db_conn = current_app.extensions[POOL_KEY].getconn()
+    return g.db_conn
+
+
+def close_pool(app: Flask) -> None:
+    """Close every pooled connection of ``app`` (tests and benchmarks)."""
+    app.extensions[POOL_KEY].closeall()
+
+
+def _return_conn(_exc: BaseException | None) -> None:
+    conn = g.pop("db_conn", None)
+    if conn is None:
+        return
+    pool = current_app.extensions[POOL_KEY]
+    broken = conn.closed != 0
+    if not broken:
+        try:
+            conn.rollback()
+        except psycopg2.Error:
+            log.warning("db.rollback_failed closing=true")
+            broken = True
+    pool.putconn(conn, close=broken)
+
+
+class _LazyPool:
+    """A ThreadedConnectionPool opened on first use.
+
+    Opening lazily lets the app start (and answer /health with 503) while
+    PostgreSQL is down, and lets each gunicorn worker open its own sockets
+    after the fork.
+    """
+
+    def __init__(self, dsn: str, max_connections: int) -> None:
+        self._dsn = dsn
+        self._max = max_connections
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    def getconn(self):
+        try:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = psycopg2.pool.ThreadedConnectionPool(
+                        0,
+                        self._max,
+                        self._dsn,
+                        cursor_factory=psycopg2.extras.RealDictCursor,
+                        connect_timeout=3,
+                    )
+            return self._pool.getconn()
+        except (psycopg2.OperationalError, psycopg2.pool.PoolError) as exc:
+            raise DatabaseUnavailable(str(exc).strip()) from exc
+
+    def putconn(self, conn, close: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.putconn(conn, close=close)
+
+    def closeall(self) -> None:
+        if self._pool is not None:
+            self._pool.closeall()
+            self._pool = None
+
+
+REDIS_KEY = "dialer.redis"
+
+
+def init_redis(app: Flask) -> None:
+    """Attach one Redis client (its own connection pool) to ``app``."""
+    config = app.config["DIALER"]
+    app.extensions[REDIS_KEY] = redis.Redis.from_url(
+        config.redis_url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+    )
+
+
+def get_redis() -> redis.Redis:
+    """Return the current app's Redis client."""
+    return current_app.extensions[REDIS_KEY]

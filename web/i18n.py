@@ -1,0 +1,36 @@
+"""Translations with flask-babel: Spanish by default, English complete.
+
+The locale comes from the signed-in user's ``locale`` claim, then ``?lang=``,
+then the Accept-Language header, then ``Config.default_locale``. Catalogs
+live in ``web/translations/<locale>/LC_MESSAGES/messages.po`` (source
+strings in English) and are compiled with ``pybabel compile -d web/translations``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from flask_babel import Babel
+
+SUPPORTED_LOCALES = ("es", "en")
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """Pick the locale of the current request."""
+    claims = g.get("claims")
+    if claims and claims.get("locale") in SUPPORTED_LOCALES:
+        return claims["locale"]
+    requested = request.args.get("lang", "")
+    if requested in SUPPORTED_LOCALES:
+        return requested
+    best = request.accept_languages.best_match(SUPPORTED_LOCALES)
+    if best:
+        return best
+    return current_app.config["DIALER"].default_locale
+
+
+def init_app(app: Flask) -> None:
+    """Install flask-babel on ``app`` with the project's locale selector."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DIALER"].default_locale)
+    babel.init_app(app, locale_selector=select_locale)
