@@ -1,0 +1,1 @@
+"""Orchestrator daemon: dials campaigns through FreeSWITCH over the Event Socket."""
