@@ -39,6 +39,7 @@ class Attempt:
     switch_name: str
     phone_e164: str
     job_uuid: str | None = None
+    trunk_id: int | None = None
     ring_timeout_s: int = 30
     state: str = "pending"
     channel_seen: bool = False
@@ -133,7 +134,9 @@ class CallTracker:
             return []
         attempt = self.attempts.get(event.uuid or "")
         if attempt is None:
-            return []
+            attempt = self._adopt(event)
+            if attempt is None:
+                return []
         attempt.last_event_s = now_s
         attempt.channel_seen = True
         return self._on_channel(attempt, event)
@@ -155,6 +158,20 @@ class CallTracker:
         if name == "CHANNEL_HANGUP_COMPLETE":
             return [self._end_from_hangup(attempt, event, at)]
         return []
+
+    @staticmethod
+    def _adopt(event) -> Attempt | None:
+        """Rebuild the attempt of a hangup the orchestrator placed before it restarted."""
+        if event.name != "CHANNEL_HANGUP_COMPLETE" or event.get("variable_dialer_attempt_id") != event.uuid:
+            return None
+        ids = [_int_or_none(event.get(f"variable_dialer_{name}_id")) for name in ("tenant", "campaign", "lead")]
+        if None in ids:
+            return None
+        tenant_id, campaign_id, lead_id = ids
+        return Attempt(
+            id=event.uuid, tenant_id=tenant_id, campaign_id=campaign_id, lead_id=lead_id,
+            switch_name="", phone_e164=event.get("Caller-Destination-Number") or "",
+        )
 
     def _end_from_hangup(self, attempt: Attempt, event, at: datetime) -> CallEnd:
         self.forget(attempt.id)

@@ -1,0 +1,187 @@
+"""Per-campaign dialing: pick leads, caller IDs and the originate for each dial.
+
+:class:`CampaignRuntime` keeps what one running campaign needs between ticks
+(its pacer, DID rotation, call rate budget). :func:`place_dials` claims leads
+and sends the originates for one campaign on one switch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from dialer_common import db
+from dialer_common.errors import DialerError, ValidationError
+from dialer_common.phone import mask
+from orchestrator import store
+from orchestrator.calls import Attempt, CallTracker
+from orchestrator.originate import (
+    DEFAULT_DIAL_STRING_TEMPLATE,
+    OriginateRequest,
+    build_dial_string,
+    originate_command,
+)
+from orchestrator.pacing import Pacer, pacer_for
+
+log = logging.getLogger(__name__)
+
+# Calls per second when the campaign has no trunk row to say otherwise.
+DEFAULT_CALLS_PER_SECOND = 10
+DEFAULT_MAX_CHANNELS = 100
+
+
+@dataclass
+class CampaignRuntime:
+    """State of one running campaign kept between ticks."""
+
+    campaign: store.Campaign
+    pacer: Pacer
+    dids: list[str] = field(default_factory=list)
+    next_did: int = 0
+    # Call rate budget: dials allowed now, refilled at calls_per_second.
+    tokens: float = 0.0
+    refilled_s: float = 0.0
+    dry: bool = False
+    problem: str | None = None
+
+    @classmethod
+    def start(cls, campaign: store.Campaign) -> CampaignRuntime:
+        runtime = cls(campaign=campaign, pacer=pacer_for(campaign.dial_mode))
+        runtime.tokens = float(runtime.calls_per_second)
+        runtime.refilled_s = time.monotonic()
+        return runtime
+
+    def update(self, campaign: store.Campaign) -> None:
+        """Take a re-read campaign row, changing the pacer only when the dial mode changed."""
+        if campaign.dial_mode != self.campaign.dial_mode:
+            self.pacer = pacer_for(campaign.dial_mode)
+        self.campaign = campaign
+
+    @property
+    def calls_per_second(self) -> int:
+        return self.campaign.calls_per_second or DEFAULT_CALLS_PER_SECOND
+
+    @property
+    def max_channels(self) -> int:
+        return self.campaign.max_channels or DEFAULT_MAX_CHANNELS
+
+    def rate_budget(self, now_s: float) -> int:
+        """Return how many dials the call rate limit allows now."""
+        rate = self.calls_per_second
+        self.tokens = min(float(rate), self.tokens + (now_s - self.refilled_s) * rate)
+        self.refilled_s = now_s
+        return int(self.tokens)
+
+    def spend(self, dials: int) -> None:
+        self.tokens -= dials
+
+    def pick_did(self) -> str | None:
+        """Return the next caller ID in round-robin order."""
+        if not self.dids:
+            return None
+        did = self.dids[self.next_did % len(self.dids)]
+        self.next_did += 1
+        return did
+
+
+def choose_dids(rows: list[dict], trunk_id: int | None) -> list[str]:
+    """Return the DIDs a campaign sends as caller ID: its trunk's, else every enabled DID of the tenant."""
+    own = [row["number"] for row in rows if trunk_id is not None and row["trunk_id"] == trunk_id]
+    return own or [row["number"] for row in rows]
+
+
+def check_campaign(runtime: CampaignRuntime) -> str | None:
+    """Return why a campaign cannot dial (no trunk, no DID, a value an originate cannot carry), or None."""
+    campaign = runtime.campaign
+    if campaign.trunk_id is None:
+        return "the campaign has no enabled trunk; assign one"
+    if not runtime.dids:
+        return "the tenant has no enabled DID for caller ID; add one"
+    try:
+        request = build_request(campaign, str(uuid.uuid4()), 0, "+10000000000", runtime.dids[0])
+        originate_command(request)
+    except ValidationError as error:
+        return str(error)
+    return None
+
+
+def build_request(
+    campaign: store.Campaign, attempt_id: str, lead_id: int, phone_e164: str, did: str
+) -> OriginateRequest:
+    """Return the originate request of one dial."""
+    dial_string = build_dial_string(
+        campaign.dial_string_template or DEFAULT_DIAL_STRING_TEMPLATE, campaign.gateway or "", phone_e164
+    )
+    return OriginateRequest(
+        attempt_id=attempt_id,
+        tenant_id=campaign.tenant_id,
+        campaign_id=campaign.id,
+        lead_id=lead_id,
+        trunk_id=campaign.trunk_id,
+        queue_name=campaign.queue_name,
+        dial_string=dial_string,
+        caller_id_e164=did,
+        caller_id_name=campaign.caller_id_name,
+        ring_timeout_s=campaign.ring_timeout_s,
+        machine_action=campaign.machine_action,
+        voicemail_file=campaign.voicemail_file,
+        safe_harbor_file=campaign.safe_harbor_file,
+    )
+
+
+def place_dials(conn, client, tracker: CallTracker, runtime: CampaignRuntime, switch_name: str, count: int) -> int:
+    """Claim up to ``count`` leads and send their originates on one switch; return how many were sent."""
+    campaign = runtime.campaign
+    pending: list[tuple[Attempt, str]] = []
+    with db.transaction(conn) as cur:
+        leads = store.claim_leads(cur, campaign.tenant_id, campaign.id, campaign.max_attempts, count)
+        for lead in leads:
+            did = runtime.pick_did()
+            attempt = Attempt(
+                id=str(uuid.uuid4()), tenant_id=campaign.tenant_id, campaign_id=campaign.id,
+                lead_id=lead["id"], switch_name=switch_name, phone_e164=lead["phone_e164"],
+                job_uuid=str(uuid.uuid4()), trunk_id=campaign.trunk_id,
+                ring_timeout_s=campaign.ring_timeout_s, sent_s=time.monotonic(),
+            )
+            try:
+                command = originate_command(build_request(campaign, attempt.id, lead["id"], lead["phone_e164"], did))
+            except ValidationError as error:
+                log.error("originate.invalid campaign_id=%s lead_id=%s error=%s", campaign.id, lead["id"], error)
+                store.release_lead(cur, campaign.tenant_id, lead["id"])
+                continue
+            store.insert_attempt(cur, attempt, campaign.trunk_id, did)
+            pending.append((attempt, command))
+    _log_dry(runtime, bool(leads))
+
+    sent = 0
+    for attempt, command in pending:
+        tracker.add(attempt)
+        try:
+            client.bgapi(command, job_uuid=attempt.job_uuid)
+        except DialerError as error:
+            log.warning(
+                "originate.failed call_uuid=%s campaign_id=%s switch=%s error=%s",
+                attempt.id, campaign.id, switch_name, error,
+            )
+            tracker.forget(attempt.id)
+            with db.transaction(conn) as cur:
+                store.end_unsent_attempt(cur, attempt)
+            continue
+        sent += 1
+        log.debug(
+            "originate.sent call_uuid=%s campaign_id=%s switch=%s number=%s",
+            attempt.id, campaign.id, switch_name, mask(attempt.phone_e164),
+        )
+    return sent
+
+
+def _log_dry(runtime: CampaignRuntime, got_leads: bool) -> None:
+    if got_leads:
+        if runtime.dry:
+            log.info("campaign.leads_available campaign_id=%s", runtime.campaign.id)
+        runtime.dry = False
+    elif not runtime.dry:
+        runtime.dry = True
+        log.info("campaign.no_dialable_leads campaign_id=%s tenant_id=%s", runtime.campaign.id, runtime.campaign.tenant_id)
