@@ -1,7 +1,9 @@
 """PostgreSQL reads and writes of the orchestrator.
 
-Every statement that touches tenant data is filtered by ``tenant_id``. The
-functions take a cursor, so the caller decides the transaction.
+Every statement that touches one tenant's rows is filtered by ``tenant_id``.
+Two daemon-wide statements read across tenants on purpose: the running
+campaigns and the stale attempts of an earlier run. The functions take a
+cursor, so the caller decides the transaction.
 """
 
 from __future__ import annotations
