@@ -11,9 +11,9 @@ How the 2-second rule is bounded on a live call:
 
 1. The greeting ends when AMD returns, which is when this handler starts.
 2. A ``threading.Timer`` runs ``uuid_break <uuid>`` at greeting end + 2000 ms
-   minus ``SAFE_HARBOR_START_MARGIN_MS``. mod_callcenter's wait loop (1.10)
-   treats the break like an exit key and returns with ``cc_cause=cancel``
-   and ``cc_cancel_reason=BREAK_OUT``. The timer can run while the
+   minus ``SAFE_HARBOR_START_MARGIN_MS``. In the 1.10 source (not recorded),
+   mod_callcenter's wait loop treats the break like an exit key and returns
+   with ``cc_cause=cancel`` and ``cc_cancel_reason=BREAK_OUT``. The timer can run while the
    ``callcenter`` app blocks, because mod_python3 releases the GIL inside
    session methods.
 3. The queue's ``max-wait-time`` (3 s in freeswitch_conf) is only a backstop
@@ -69,10 +69,14 @@ def handler(session, args):
     session.setVariable("dialer_greeting_end_ms", str(greeting_end_ms))
     _log("INFO", "answer.decided", call_uuid, f"action={decision.action} reason='{decision.reason}'")
 
-    if decision.live:
-        _serve_live_call(session, call_uuid, greeting_end_ms)
-    else:
-        _serve_machine(session, call_uuid, decision)
+    try:
+        if decision.live:
+            _serve_live_call(session, call_uuid, greeting_end_ms)
+        else:
+            _serve_machine(session, call_uuid, decision)
+    except Exception as error:  # noqa: BLE001 - a live callee must never be left in silence
+        _log("ERR", "answer.failed", call_uuid, f"error={error!r}")
+        _end_after_failure(session, call_uuid, greeting_end_ms)
 
 
 def _serve_live_call(session, call_uuid, greeting_end_ms):
@@ -122,9 +126,9 @@ def _wait_in_queue(session, call_uuid, queue, wait_ms):
 
 
 def _break_queue_wait(call_uuid):
-    # NOTE: an agent found in the last few ms before this break can race it.
-    # mod_callcenter then still bridges, and the break only stops media that
-    # is already playing.
+    # NOTE: an agent found in the last few ms before this break races it.
+    # What the break does to a member that uuid_bridge is moving into the
+    # bridge was not tried on a real node.
     reply = freeswitch.API().executeString(f"uuid_break {call_uuid}")
     _log("INFO", "answer.queue_deadline", call_uuid, f"reply={(reply or '').strip()}")
 
@@ -162,6 +166,19 @@ def _play_safe_harbor(session, call_uuid, greeting_end_ms):
     if late_ms > 0:
         _log("WARNING", "answer.safe_harbor_late", call_uuid, f"late_ms={late_ms}")
     return started_ms
+
+
+def _end_after_failure(session, call_uuid, greeting_end_ms):
+    """Play the Safe Harbor message and hang up, unless an agent already took the call."""
+    cc_cause = session.getVariable("cc_cause")
+    if not session.ready() or (cc_cause is not None and cc_cause.lower() == "answered"):
+        return
+    session.setVariable("dialer_abandoned", "true")
+    path = session.getVariable("dialer_safe_harbor_file")
+    if path:
+        session.setVariable("dialer_safe_harbor_ms", str(_now_ms()))
+        session.streamFile(path)
+    session.hangup(HANGUP_CAUSE)
 
 
 def _serve_machine(session, call_uuid, decision: Decision):

@@ -198,3 +198,19 @@ def test_fake_cancel_matches_recording(freeswitch):
         assert type(session.getVariable(name)).__name__ == recorded[name]["type"], name
     for name in ("cc_queue_joined_epoch", "cc_queue_canceled_epoch", "cc_member_uuid"):
         assert isinstance(session.getVariable(name), str), name
+
+
+def test_handler_failure_plays_safe_harbor(dialer_answer, freeswitch):
+    session = make_session(Cancel(after_ms=20), amd_result="HUMAN")
+
+    def broken_execute(app, data=""):
+        raise RuntimeError("callcenter app missing")
+
+    session.execute = broken_execute
+    dialer_answer.handler(session, "")
+
+    assert session.variables["dialer_abandoned"] == "true"
+    assert "dialer_safe_harbor_ms" in session.variables
+    assert session.recorded("streamFile")[0][1] == "/var/lib/dialer/safe_harbor_7.wav"
+    assert session.recorded("hangup")[0][1] == "NORMAL_CLEARING"
+    assert any(level == "ERR" and "answer.failed" in line for level, line in freeswitch.console_lines)
