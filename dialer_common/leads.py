@@ -30,8 +30,7 @@ from pathlib import Path
 import psycopg2.extras
 
 from dialer_common import db
-from dialer_common.errors import ValidationError
-from dialer_common.phone import N_, InvalidPhoneNumber, mask, timezones_for, to_e164
+from dialer_common.phone import N_, InvalidPhoneNumber, TranslatableValidationError, mask, timezones_for, to_e164
 
 log = logging.getLogger(__name__)
 
@@ -160,22 +159,8 @@ REJECTS_ROW_HEADER = N_("row")
 REJECTS_REASON_HEADER = N_("reason")
 
 
-class LeadImportError(ValidationError):
-    """The import cannot start (missing file, no phone column, unknown campaign).
-
-    Like :class:`dialer_common.phone.InvalidPhoneNumber` it carries an
-    untranslated ``template`` and its ``params`` for :meth:`render`.
-    """
-
-    def __init__(self, template: str, **params: object) -> None:
-        self.template = template
-        self.params = params
-        super().__init__(self.render())
-
-    def render(self, gettext: Gettext = _identity) -> str:
-        """Format the message, translated by ``gettext`` when given."""
-        return gettext(self.template).format(**self.params)
-
+class LeadImportError(TranslatableValidationError):
+    """The import cannot start (missing file, no phone column, unknown campaign)."""
 
 
 @dataclass
@@ -400,7 +385,7 @@ def parse_row(row: int, cells: list[str], header: list[str], columns: dict[str, 
     try:
         phone_e164 = to_e164(cell("phone"))
     except InvalidPhoneNumber as error:
-        raise _RowRejected(phone_column, error.template, value=error.value, **error.params) from None
+        raise _RowRejected(phone_column, error.template, **error.params) from None
 
     state_text = _clean_cell(cell("state"))
     state_code = normalize_state(state_text) if state_text else None

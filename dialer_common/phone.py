@@ -70,23 +70,30 @@ _EXTENSION = re.compile(r"(?:\bext\b\.?|\bextension\b|\bextensi[oó]n\b|\banexo\
 _ALLOWED = re.compile(r"[0-9+\-.() /\u00a0]")
 
 
-class InvalidPhoneNumber(ValidationError):
-    """A phone number cannot be normalised to E.164.
+class TranslatableValidationError(ValidationError):
+    """A ValidationError whose message can be rendered in the user's language.
 
-    ``template`` is the untranslated message (see the templates above) and
-    ``params`` fills it, so a caller with a locale can render it with
-    :meth:`render`; ``str(error)`` is the English message.
+    ``template`` is the untranslated message, marked with :func:`N_`, and
+    ``params`` fills its ``{name}`` fields. ``str(error)`` is the English
+    message.
     """
 
-    def __init__(self, value: str, template: str, **params: str) -> None:
-        self.value = value
+    def __init__(self, template: str, **params: object) -> None:
         self.template = template
         self.params = params
         super().__init__(self.render())
 
     def render(self, gettext=lambda message: message) -> str:
         """Format the message, translated by ``gettext`` when given."""
-        return gettext(self.template).format(value=self.value, **self.params)
+        return gettext(self.template).format(**self.params)
+
+
+class InvalidPhoneNumber(TranslatableValidationError):
+    """A phone number cannot be normalised to E.164; ``value`` is the number as typed."""
+
+    def __init__(self, value: str, template: str, **params: object) -> None:
+        self.value = value
+        super().__init__(template, value=value, **params)
 
 
 def _clean(raw: str) -> str:
