@@ -99,15 +99,18 @@ class FrameParser:
     """
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
-        # Buffer length needed before the pending frame's body is complete,
-        # so that feeding a large body in small pieces does not rescan it.
+        # Received bytes not yet returned as frames, kept as a list so that a
+        # large body arriving in many reads is joined once, not once per read.
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        # Bytes needed before the pending frame's body is complete.
         self._needed = 0
         self._failed = False
 
     def reset(self) -> None:
         """Drop buffered bytes and any earlier error, e.g. after a reconnect."""
-        self._buffer.clear()
+        self._chunks = []
+        self._buffered = 0
         self._needed = 0
         self._failed = False
 
@@ -118,19 +121,24 @@ class FrameParser:
                 "ESL frame parser used after a protocol error: call reset() "
                 "or create a new parser for the new connection"
             )
-        buffer = self._buffer
-        buffer += data
-        if len(buffer) < self._needed:
+        if not data:
             return []
+        self._chunks.append(bytes(data))
+        self._buffered += len(data)
+        if self._buffered < self._needed:
+            return []
+        buffer = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
         try:
             frames, consumed = self._parse_frames(buffer)
         except ProtocolError:
             self._failed = True
             raise
-        del buffer[:consumed]
+        rest = buffer[consumed:] if consumed else buffer
+        self._chunks = [rest] if rest else []
+        self._buffered = len(rest)
         return frames
 
-    def _parse_frames(self, buffer: bytearray) -> tuple[list[Frame], int]:
+    def _parse_frames(self, buffer: bytes) -> tuple[list[Frame], int]:
         frames = []
         position = 0
         size = len(buffer)
@@ -140,25 +148,36 @@ class FrameParser:
             if header_end < 0:
                 self._check_header_size(buffer, position)
                 break
-            headers = _parse_outer_headers(bytes(buffer[position:header_end]))
+            headers = _parse_outer_headers(buffer[position:header_end])
             body_start = header_end + 2
             length_text = headers.get("Content-Length")
             length = 0 if length_text is None else _content_length(length_text, "ESL frame header")
             if body_start + length > size:
                 self._needed = body_start + length - position
                 break
-            frames.append(Frame(headers, bytes(buffer[body_start : body_start + length])))
+            frames.append(Frame(headers, buffer[body_start : body_start + length]))
             position = body_start + length
         return frames, position
 
     @staticmethod
-    def _check_header_size(buffer: bytearray, position: int) -> None:
+    def _check_header_size(buffer: bytes, position: int) -> None:
         if len(buffer) - position > MAX_HEADER_BLOCK:
-            start = bytes(buffer[position : position + _SHOWN_BYTES])
+            start = buffer[position : position + _SHOWN_BYTES]
             raise ProtocolError(
                 f"ESL header block starting {_shown(start)} exceeds {MAX_HEADER_BLOCK} bytes "
                 "without an empty line: the peer is not speaking the Event Socket protocol"
             )
+
+
+_HEADER_KEYS: dict[str, bytes] = {}
+
+
+def _header_key(header: str) -> bytes:
+    """Return the bytes that start ``header``'s line, cached for the first 1000 names."""
+    key = b"\n" + header.encode() + b": "
+    if len(_HEADER_KEYS) < 1000:
+        _HEADER_KEYS[header] = key
+    return key
 
 
 def _decode_value(raw: bytes) -> str:
@@ -192,15 +211,21 @@ class Event:
     def from_plain(cls, raw: bytes) -> Event:
         """Decode a ``text/event-plain`` frame body."""
         event = cls()
-        header_end = raw.find(b"\n\n")
-        if header_end < 0:
-            raise ProtocolError(
-                f"event-plain body {_shown(raw)} has no empty line after its headers: "
-                "the frame was truncated or its Content-Length is wrong"
-            )
         event._raw = raw
-        event._header_end = header_end
-        event._read_plain_body()
+        event._header_end = len(raw)
+        # Searching for the inner Content-Length is faster than searching for
+        # the empty line, because "\n" occurs on every header line. Header
+        # values never contain "\n", so the first match is a header.
+        found = raw.find(b"\nContent-Length: ")
+        if found < 0:
+            if not raw.endswith(b"\n\n"):
+                raise ProtocolError(
+                    f"event-plain body {_shown(raw)} does not end with an empty line: "
+                    "the frame was truncated or its Content-Length is wrong"
+                )
+            event._header_end = len(raw) - 2
+        else:
+            event._read_plain_body(found + 1)
         event._read_name()
         return event
 
@@ -224,17 +249,18 @@ class Event:
         event._read_name()
         return event
 
-    def _read_plain_body(self) -> None:
+    def _read_plain_body(self, line_start: int) -> None:
+        """Split headers from body at the inner Content-Length line, the last header."""
         raw = self._raw
-        body_start = self._header_end + 2
-        length_text = self.get("Content-Length")
-        if length_text is None:
-            if body_start != len(raw):
-                raise ProtocolError(
-                    f"event-plain body has {len(raw) - body_start} bytes after its headers "
-                    f"but no inner Content-Length: {_shown(raw[body_start:])}"
-                )
-            return
+        line_end = raw.find(b"\n", line_start)
+        if line_end < 0 or raw[line_end : line_end + 2] != b"\n\n":
+            raise ProtocolError(
+                f"event-plain inner Content-Length line at byte {line_start} is not followed "
+                f"by an empty line: {_shown(raw[line_start : line_start + _SHOWN_BYTES])}"
+            )
+        self._header_end = line_end
+        body_start = line_end + 2
+        length_text = raw[line_start + len(b"Content-Length: ") : line_end].decode("utf-8", "replace")
         length = _content_length(length_text, "event-plain headers")
         if body_start + length != len(raw):
             raise ProtocolError(
@@ -258,7 +284,9 @@ class Event:
         if self._json is not None:
             return self._json.get(header, default)
         raw = self._raw
-        key = b"\n" + header.encode() + b": "
+        key = _HEADER_KEYS.get(header)
+        if key is None:
+            key = _header_key(header)
         if raw.startswith(key[1:]):
             start = len(key) - 1
         else:

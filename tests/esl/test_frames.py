@@ -203,7 +203,7 @@ def test_callcenter_member_ids_differ():
     assert bridge.get("variable_dialer_campaign_id") is None
 
 
-def test_api_bodies_without_final_newline():
+def test_api_and_errors_replies():
     frames = recorded_frames("api_and_errors.esl")
     api = [frame for frame in frames if frame.content_type == "api/response"]
     replies = [frame.headers["Reply-Text"] for frame in frames if frame.content_type == "command/reply"]
@@ -411,13 +411,27 @@ def test_truncated_event_then_more_data():
 
 
 def test_event_body_without_inner_length():
-    with pytest.raises(ProtocolError, match="no inner Content-Length"):
+    with pytest.raises(ProtocolError, match="does not end with an empty line"):
         parse_event(Frame({"Content-Type": "text/event-plain"}, b"Event-Name: X\n\nstray"))
 
 
 def test_event_without_blank_line():
-    with pytest.raises(ProtocolError, match="no empty line"):
+    with pytest.raises(ProtocolError, match="does not end with an empty line"):
         parse_event(Frame({"Content-Type": "text/event-plain"}, b"Event-Name: X\n"))
+
+
+def test_inner_length_without_blank_line():
+    raw = b"Event-Name: X\nContent-Length: 3\nJob-UUID: j\n\nabc"
+
+    with pytest.raises(ProtocolError, match="not followed by an empty line"):
+        parse_event(Frame({"Content-Type": "text/event-plain"}, raw))
+
+
+def test_inner_length_mismatch():
+    raw = b"Event-Name: X\nContent-Length: 5\n\nabc"
+
+    with pytest.raises(ProtocolError, match="Content-Length 5 does not match the 3 body bytes"):
+        parse_event(Frame({"Content-Type": "text/event-plain"}, raw))
 
 
 def test_event_without_name():
