@@ -47,11 +47,18 @@ def error_response(
     message: str,
     field: str | None = None,
     headers: dict[str, str] | None = None,
+    detail: str | None = None,
 ) -> Response:
-    """Build the JSON error response every API error uses."""
+    """Build the JSON error response every API error uses.
+
+    ``detail`` carries an untranslated technical reason for machine clients
+    (mod_json_cdr) next to the translated ``message``.
+    """
     body: dict = {"code": code, "message": str(message)}
     if field is not None:
         body["field"] = field
+    if detail is not None:
+        body["detail"] = detail
     response = jsonify({"error": body})
     response.status_code = status
     for name, value in (headers or {}).items():

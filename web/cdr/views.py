@@ -1,5 +1,92 @@
-"""The ``POST /api/cdr`` endpoint for mod_json_cdr."""
+"""``POST /api/cdr``: the endpoint mod_json_cdr posts each call leg to.
 
-from flask import Blueprint
+FreeSWITCH posts from the call's own thread before it fires
+CHANNEL_HANGUP_COMPLETE, so the handler only parses, inserts and commits.
+It answers 2xx only after the commit; any other status makes FreeSWITCH
+retry (``retries``) and then write the CDR to its err-log-dir, from which
+``dialer cdr load`` picks it up.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+import psycopg2
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext as _
+
+from web import metrics
+from web.cdr.parse import CdrError
+from web.cdr.store import insert_cdr, parse_cdr
+from web.db import DatabaseUnavailable, get_conn
+from web.errors import error_response
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("cdr", __name__)
+
+# Seconds FreeSWITCH should wait before retrying when the database is down;
+# mod_json_cdr itself waits its own `delay` setting and ignores the header.
+RETRY_AFTER_S = "5"
+
+
+def _messages() -> dict[str, str]:
+    return {
+        "empty_body": _("The CDR body is empty."),
+        "malformed": _("The CDR body is malformed or truncated."),
+        "missing_variables": _("The CDR has no variables object."),
+        "missing_variable": _("The CDR lacks a required variable."),
+        "invalid_variable": _("A CDR variable has an invalid value."),
+        "unknown_tenant": _("The CDR names a tenant that does not exist."),
+    }
+
+
+def _credentials_ok() -> bool:
+    config = current_app.config["DIALER"]
+    auth = request.authorization
+    if auth is None or auth.type != "basic":
+        return False
+    user_ok = hmac.compare_digest((auth.username or "").encode(), config.cdr_user.encode())
+    password_ok = hmac.compare_digest((auth.password or "").encode(), config.cdr_password.encode())
+    return user_ok and password_ok
+
+
+def _rejected(error: CdrError) -> Response:
+    status = 400 if error.reason in ("empty_body", "malformed") else 422
+    metrics.CDR_REJECTED.labels(error.reason).inc()
+    log.warning("cdr.rejected reason=%s call_uuid=%s detail=%s", error.reason,
+                error.call_uuid or request.args.get("uuid", ""), error)
+    return error_response(status, error.reason, _messages()[error.reason], detail=str(error))
+
+
+@bp.post("/api/cdr")
+def ingest() -> Response:
+    if not _credentials_ok():
+        metrics.CDR_REJECTED.labels("unauthorized").inc()
+        log.warning("cdr.unauthorized call_uuid=%s ip=%s", request.args.get("uuid", ""), request.remote_addr)
+        return error_response(401, "unauthorized", _("Wrong CDR user or password: set the cred parameter of "
+                                                     "mod_json_cdr to the DIALER_CDR_USER:DIALER_CDR_PASSWORD "
+                                                     "pair."),
+                              headers={"WWW-Authenticate": 'Basic realm="dialer-cdr"'})
+
+    try:
+        row = parse_cdr(request.get_data(cache=False), request.content_type or "", request.args.get("uuid"))
+        inserted = insert_cdr(get_conn(), row)
+    except CdrError as error:
+        return _rejected(error)
+    except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        metrics.CDR_REJECTED.labels("database_unavailable").inc()
+        log.error("cdr.database_unavailable call_uuid=%s error=%s", request.args.get("uuid", ""),
+                  str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return error_response(503, "database_unavailable", _("The database is unavailable: retry later."),
+                              headers={"Retry-After": RETRY_AFTER_S})
+
+    if inserted:
+        metrics.CDR_INGESTED.inc()
+    else:
+        metrics.CDR_DUPLICATE.inc()
+    log.info("cdr.stored call_uuid=%s leg=%s tenant_id=%s duplicate=%s",
+             row["call_uuid"], row["leg"], row["tenant_id"], not inserted)
+    return jsonify({"status": "stored" if inserted else "duplicate", "call_uuid": row["call_uuid"],
+                    "leg": row["leg"]})

@@ -1,0 +1,197 @@
+"""Derive the cdr table's columns from a decoded mod_json_cdr document. No I/O.
+
+Facts used (FreeSWITCH 1.10.12 CDRs): ``variables`` values are strings;
+epochs come as ``*_epoch`` (s) and ``*_uepoch`` (µs), ``0`` when the event
+never happened; ``callflow`` is a list with the newest caller profile first;
+the agent leg of a mod_callcenter call has ``originator`` in its caller
+profile, which is what makes it a B leg.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from web.cdr.parse import CdrError
+
+# Channel variables the orchestrator sets on every originate (and exports to
+# the agent leg with cc_export_vars); a CDR without a tenant cannot be stored.
+REQUIRED_VARIABLES = ("dialer_tenant_id",)
+
+
+def cdr_columns(document: dict, call_uuid_hint: str | None = None) -> dict:
+    """Return the cdr row (without ``raw``) for ``document``; raise CdrError naming what is wrong."""
+    variables = document.get("variables")
+    call_uuid = _call_uuid(variables, document, call_uuid_hint)
+    if not isinstance(variables, dict):
+        raise CdrError("missing_variables", "CDR has no variables object: check mod_json_cdr", call_uuid)
+    for name in REQUIRED_VARIABLES:
+        if not variables.get(name):
+            raise CdrError("missing_variable", f"CDR variable {name} is missing: originate with "
+                                               f"{name}=<id> and export it with cc_export_vars", call_uuid)
+
+    profile = _first_profile(document)
+    started_at = _started_at(variables, document, call_uuid)
+    billsec = _integer(variables, "billsec", call_uuid) or 0
+    answer_epoch = _integer(variables, "answer_epoch", call_uuid) or 0
+    safe_harbor_ms = _integer(variables, "dialer_safe_harbor_ms", call_uuid)
+
+    return {
+        "tenant_id": _integer(variables, "dialer_tenant_id", call_uuid),
+        "call_uuid": call_uuid,
+        "leg": "b" if "originator" in profile else "a",
+        "started_at": started_at,
+        "attempt_id": _uuid_variable(variables, "dialer_attempt_id", call_uuid),
+        "campaign_id": _integer(variables, "dialer_campaign_id", call_uuid),
+        "lead_id": _integer(variables, "dialer_lead_id", call_uuid),
+        "switchname": document.get("switchname"),
+        "direction": variables.get("direction"),
+        "caller_id_number": variables.get("origination_caller_id_number") or profile.get("caller_id_number"),
+        "destination_number": _destination_number(document, profile),
+        "answered_at": _epoch_time(variables, "answer", call_uuid),
+        "ended_at": _epoch_time(variables, "end", call_uuid),
+        # "Answered" is answer_epoch > 0 or billsec > 0; duration counts ringing too.
+        "answered": answer_epoch > 0 or billsec > 0,
+        "billsec": billsec,
+        "duration": _integer(variables, "duration", call_uuid) or 0,
+        "pdd_ms": pdd_ms(variables),
+        "hangup_cause": variables.get("hangup_cause"),
+        "sip_status": _sip_status(variables, call_uuid),
+        "amd_result": variables.get("dialer_amd_result"),
+        "live": _flag(variables, "dialer_live"),
+        "abandoned": _flag(variables, "dialer_abandoned"),
+        "safe_harbor_played": safe_harbor_ms is not None and safe_harbor_ms > 0,
+        "safe_harbor_at": _from_ms(safe_harbor_ms) if safe_harbor_ms else None,
+        "agent_name": variables.get("dialer_agent"),
+        "trunk": variables.get("dialer_trunk_id"),
+        "did": variables.get("dialer_did"),
+    }
+
+
+def _call_uuid(variables, document: dict, hint: str | None) -> str:
+    candidates = []
+    if isinstance(variables, dict):
+        candidates.append(variables.get("uuid"))
+    candidates.append(_first_profile(document).get("uuid"))
+    candidates.append(hint)
+    for candidate in candidates:
+        if candidate:
+            try:
+                return str(uuid.UUID(candidate))
+            except (ValueError, TypeError, AttributeError):
+                raise CdrError("malformed", f"invalid channel uuid {candidate!r} in the CDR") from None
+    raise CdrError("missing_variable", "CDR has no channel uuid (variables.uuid): check mod_json_cdr")
+
+
+def _first_profile(document: dict) -> dict:
+    callflow = document.get("callflow")
+    if isinstance(callflow, dict):
+        callflow = [callflow]
+    if isinstance(callflow, list) and callflow and isinstance(callflow[0], dict):
+        profile = callflow[0].get("caller_profile")
+        if isinstance(profile, dict):
+            return profile
+    return {}
+
+
+def _destination_number(document: dict, profile: dict) -> str | None:
+    # The oldest caller profile (the last entry) holds the number dialled.
+    callflow = document.get("callflow")
+    if isinstance(callflow, list) and callflow and isinstance(callflow[-1], dict):
+        oldest = callflow[-1].get("caller_profile")
+        if isinstance(oldest, dict) and oldest.get("destination_number"):
+            return oldest["destination_number"]
+    return profile.get("destination_number")
+
+
+def _started_at(variables: dict, document: dict, call_uuid: str) -> datetime:
+    start_us = _integer(variables, "start_uepoch", call_uuid)
+    if start_us:
+        return _from_us(start_us)
+    start_s = _integer(variables, "start_epoch", call_uuid)
+    if start_s:
+        return datetime.fromtimestamp(start_s, UTC)
+    callflow = document.get("callflow")
+    if isinstance(callflow, list) and callflow and isinstance(callflow[-1], dict):
+        created = str(callflow[-1].get("times", {}).get("created_time", "0"))
+        if created.isdigit() and int(created) > 0:
+            return _from_us(int(created))
+    raise CdrError("missing_variable", "CDR has no start time (start_epoch or callflow times): "
+                                       "check mod_json_cdr", call_uuid)
+
+
+def pdd_ms(variables: dict) -> int | None:
+    """Post-dial delay: the first progress, early media or answer minus the start, in ms.
+
+    Uses the ``*_uepoch`` variables, else the ``progressmsec``,
+    ``progress_mediamsec`` and ``answermsec`` offsets. None when none happened.
+    """
+    start = _safe_int(variables.get("start_uepoch"))
+    if start:
+        moments = [_safe_int(variables.get(f"{name}_uepoch")) for name in ("progress", "progress_media", "answer")]
+        reached = [moment for moment in moments if moment and moment >= start]
+        if reached:
+            return (min(reached) - start) // 1000
+    # NOTE: an offset of 0 ms cannot be told apart from "never happened"
+    # here, so without *_uepoch a PDD of 0 reads as None.
+    offsets = [_safe_int(variables.get(name)) for name in ("progressmsec", "progress_mediamsec", "answermsec")]
+    positive = [offset for offset in offsets if offset]
+    return min(positive) if positive else None
+
+
+def _sip_status(variables: dict, call_uuid: str) -> int | None:
+    status = _integer(variables, "sip_term_status", call_uuid)
+    if status is None:
+        status = _integer(variables, "sip_invite_failure_status", call_uuid)
+    return status
+
+
+def _epoch_time(variables: dict, name: str, call_uuid: str) -> datetime | None:
+    micros = _integer(variables, f"{name}_uepoch", call_uuid)
+    if micros:
+        return _from_us(micros)
+    seconds = _integer(variables, f"{name}_epoch", call_uuid)
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+def _flag(variables: dict, name: str) -> bool | None:
+    value = variables.get(name)
+    if value is None or value == "":
+        return None
+    return str(value).lower() == "true"
+
+
+def _integer(variables: dict, name: str, call_uuid: str) -> int | None:
+    value = variables.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is not an integer",
+                       call_uuid) from None
+
+
+def _safe_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _uuid_variable(variables: dict, name: str, call_uuid: str) -> str | None:
+    value = variables.get(name)
+    if not value:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except (TypeError, ValueError):
+        raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is not a UUID", call_uuid) from None
+
+
+def _from_us(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / 1_000_000, UTC)
+
+
+def _from_ms(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, UTC)
