@@ -23,37 +23,119 @@ OUTPUT = Path(__file__).resolve().parent / "leads_demo.csv"
 # Area code -> (state as written in the sheet, sample ZIP code). The state
 # is spelled as people type it: two-letter code, English or Spanish name.
 AREA_CODES = {
-    "305": ("FL", "33130"), "786": ("Florida", "33125"), "954": ("FL", "33301"), "407": ("Florida", "32801"),
-    "212": ("Nueva York", "10001"), "718": ("NY", "11201"), "917": ("New York", "10027"),
-    "213": ("California", "90012"), "310": ("CA", "90401"), "415": ("CA", "94103"), "619": ("California", "92101"),
-    "214": ("Texas", "75201"), "713": ("TX", "77002"), "915": ("TX", "79901"),
-    "312": ("Illinois", "60601"), "773": ("IL", "60614"),
-    "602": ("Arizona", "85004"), "520": ("AZ", "85701"),
-    "808": ("Hawái", "96813"), "907": ("Alaska", "99501"),
-    "303": ("Colorado", "80202"), "720": ("CO", "80205"),
-    "617": ("Massachusetts", "02108"), "404": ("Georgia", "30303"), "206": ("Washington", "98101"),
-    "702": ("Nevada", "89101"), "919": ("Carolina del Norte", "27601"),
+    "305": ("FL", "33130"),
+    "786": ("Florida", "33125"),
+    "954": ("FL", "33301"),
+    "407": ("Florida", "32801"),
+    "212": ("Nueva York", "10001"),
+    "718": ("NY", "11201"),
+    "917": ("New York", "10027"),
+    "213": ("California", "90012"),
+    "310": ("CA", "90401"),
+    "415": ("CA", "94103"),
+    "619": ("California", "92101"),
+    "214": ("Texas", "75201"),
+    "713": ("TX", "77002"),
+    "915": ("TX", "79901"),
+    "312": ("Illinois", "60601"),
+    "773": ("IL", "60614"),
+    "602": ("Arizona", "85004"),
+    "520": ("AZ", "85701"),
+    "808": ("Hawái", "96813"),
+    "907": ("Alaska", "99501"),
+    "303": ("Colorado", "80202"),
+    "720": ("CO", "80205"),
+    "617": ("Massachusetts", "02108"),
+    "404": ("Georgia", "30303"),
+    "206": ("Washington", "98101"),
+    "702": ("Nevada", "89101"),
+    "919": ("Carolina del Norte", "27601"),
 }
 
 FIRST_NAMES = (
-    "José", "María", "Juan", "Ana", "Luis", "Carmen", "Jorge", "Lucía", "Andrés", "Sofía", "Raúl", "Inés",
-    "Martín", "Begoña", "Ramón", "Verónica", "Óscar", "Mónica", "Álvaro", "Noemí", "Joaquín", "Elena",
-    "Sebastián", "Paula", "Iñaki", "Rocío", "Tomás", "Ángela", "Germán", "Adrián",
+    "José",
+    "María",
+    "Juan",
+    "Ana",
+    "Luis",
+    "Carmen",
+    "Jorge",
+    "Lucía",
+    "Andrés",
+    "Sofía",
+    "Raúl",
+    "Inés",
+    "Martín",
+    "Begoña",
+    "Ramón",
+    "Verónica",
+    "Óscar",
+    "Mónica",
+    "Álvaro",
+    "Noemí",
+    "Joaquín",
+    "Elena",
+    "Sebastián",
+    "Paula",
+    "Iñaki",
+    "Rocío",
+    "Tomás",
+    "Ángela",
+    "Germán",
+    "Adrián",
 )
 LAST_NAMES = (
-    "Peña", "Núñez", "Muñoz", "Ibáñez", "García", "Martínez", "López", "González", "Pérez", "Sánchez",
-    "Gómez", "Díaz", "Hernández", "Jiménez", "Álvarez", "Fernández", "Rodríguez", "Ramírez", "Cortés",
-    "Domínguez", "Vázquez", "Ortiz", "Castaño", "Rubio", "Morán", "Quiñones", "Zúñiga", "Beltrán",
+    "Peña",
+    "Núñez",
+    "Muñoz",
+    "Ibáñez",
+    "García",
+    "Martínez",
+    "López",
+    "González",
+    "Pérez",
+    "Sánchez",
+    "Gómez",
+    "Díaz",
+    "Hernández",
+    "Jiménez",
+    "Álvarez",
+    "Fernández",
+    "Rodríguez",
+    "Ramírez",
+    "Cortés",
+    "Domínguez",
+    "Vázquez",
+    "Ortiz",
+    "Castaño",
+    "Rubio",
+    "Morán",
+    "Quiñones",
+    "Zúñiga",
+    "Beltrán",
 )
-NOTES = ("", "", "", "Llamar por la tarde", "Prefiere español", "Pagó parcial en noviembre",
-         "Dejar mensaje\ncon la asistente", "Cliente desde 2019")
+NOTES = (
+    "",
+    "",
+    "",
+    "Llamar por la tarde",
+    "Prefiere español",
+    "Pagó parcial en noviembre",
+    "Dejar mensaje\ncon la asistente",
+    "Cliente desde 2019",
+)
 
 
 def typed(area: str, line: str, rng: random.Random) -> str:
     """Write a number in one of the formats people type in a spreadsheet."""
     formats = (
-        f"({area}) 555-{line}", f"{area}.555.{line}", f"+1 {area} 555 {line}", f"1-{area}-555-{line}",
-        f"{area}555{line}", f"{area}-555-{line}", f"{area}555{line}.0",
+        f"({area}) 555-{line}",
+        f"{area}.555.{line}",
+        f"+1 {area} 555 {line}",
+        f"1-{area}-555-{line}",
+        f"{area}555{line}",
+        f"{area}-555-{line}",
+        f"{area}555{line}.0",
     )
     return rng.choices(formats, weights=(5, 2, 3, 2, 4, 3, 1))[0]
 
@@ -65,12 +147,24 @@ def good_rows(rng: random.Random) -> list[list[str]]:
         state, zip_code = AREA_CODES[area]
         if rng.random() < 0.1:
             state = ""
-        last_names = f"{rng.choice(LAST_NAMES)} {rng.choice(LAST_NAMES)}" if rng.random() < 0.6 else rng.choice(LAST_NAMES)
+        last_names = (
+            f"{rng.choice(LAST_NAMES)} {rng.choice(LAST_NAMES)}"
+            if rng.random() < 0.6
+            else rng.choice(LAST_NAMES)
+        )
         balance = f"{rng.randint(50, 9999)},{rng.randint(0, 99):02d}"
-        rows.append([
-            f"CLI-{index:05d}", rng.choice(FIRST_NAMES), last_names, typed(area, line, rng),
-            state, zip_code, balance, rng.choice(NOTES),
-        ])
+        rows.append(
+            [
+                f"CLI-{index:05d}",
+                rng.choice(FIRST_NAMES),
+                last_names,
+                typed(area, line, rng),
+                state,
+                zip_code,
+                balance,
+                rng.choice(NOTES),
+            ]
+        )
     return rows
 
 
@@ -81,9 +175,27 @@ def bad_rows(first: list[str]) -> list[list[str]]:
         ["CLI-90002", "Marta", "Letras", "305-555-CASA", "FL", "33130", "10,00", "letras"],
         ["CLI-90003", "Nadie", "Vacío", "", "FL", "33130", "10,00", "sin teléfono"],
         ["CLI-90004", "Excel", "Científico", "3,05556E+09", "FL", "33130", "10,00", "notación científica"],
-        ["CLI-90005", first[1], first[2], first[3].replace(".0", ""), first[4], first[5], first[6], "duplicado"],
-        ["CLI-90006", "Julia", "Extensión", "305 555 0100 ext. 12", "FL", "33130", "10,00", "con extensión"],
-        ["CLI-90007", "Rosa", "Estado", "+1 212 555 0100", "Floridda", "10001", "10,00", "estado mal escrito"],
+        [
+            "CLI-90005",
+            first[1],
+            first[2],
+            first[3].replace(".0", ""),
+            first[4],
+            first[5],
+            first[6],
+            "duplicado",
+        ],
+        ["CLI-90006", "Julia", "Extensión", "305 555 0100 ext. 12", "FL", "33130", "10,00", "extensión"],
+        [
+            "CLI-90007",
+            "Rosa",
+            "Estado",
+            "+1 212 555 0100",
+            "Floridda",
+            "10001",
+            "10,00",
+            "estado mal escrito",
+        ],
     ]
 
 
@@ -100,7 +212,9 @@ def main(argv: list[str]) -> None:
 
     with output.open("w", encoding="utf-8-sig", newline="") as csv_file:
         writer = csv.writer(csv_file, delimiter=";", lineterminator="\r\n")
-        writer.writerow(["ID", "Nombre", "Apellidos", "Teléfono", "Estado", "Código Postal", "Saldo", "Notas"])
+        writer.writerow(
+            ["ID", "Nombre", "Apellidos", "Teléfono", "Estado", "Código Postal", "Saldo", "Notas"]
+        )
         writer.writerows(rows)
     print(f"wrote {output}: {LEADS} leads and {len(bad)} bad rows")
 

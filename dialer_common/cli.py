@@ -39,10 +39,16 @@ MIN_PASSWORD_LENGTH = 8
 # argparse's own messages, listed so they are extracted into the catalogs;
 # argparse looks them up through its module-level ``_`` (Python 3.11).
 ARGPARSE_MESSAGES = (
-    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
-    N_("the following arguments are required: %s"), N_("unrecognized arguments: %s"),
-    N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("invalid %(type)s value: %(value)r"),
-    N_("expected one argument"), N_("%(prog)s: error: %(message)s\n"),
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("expected one argument"),
+    N_("%(prog)s: error: %(message)s\n"),
 )
 
 TENANT_NOT_FOUND = N_("tenant '{slug}' not found; check the slug, e.g. demo")
@@ -51,7 +57,9 @@ INVALID_EMAIL = N_("invalid email '{email}'; write it as name@example.com")
 PASSWORD_TOO_SHORT = N_("the password is too short; use at least {length} characters")
 PASSWORDS_DIFFER = N_("the passwords do not match; run the command again")
 INVALID_DAYS = N_("invalid --days {days}; use a number from 1 to 366")
-DATABASE_FAILED = N_("cannot connect to the database at {url}: {error}; start it with scripts/services.sh start")
+DATABASE_FAILED = N_(
+    "cannot connect to the database at {url}: {error}; start it with scripts/services.sh start"
+)
 CDR_LOADER_MISSING = N_("the CDR loader (web.cdr.loader) is not installed; install the web tier")
 ERROR_PREFIX = N_("error: ")
 NO_ROWS = N_("no rows read from {path}; the file has a header but no leads")
@@ -81,7 +89,9 @@ def mask_url(url: str) -> str:
 def build_parser(_) -> argparse.ArgumentParser:
     """Build the argument parser with help texts translated by ``_``."""
     parser = argparse.ArgumentParser(prog="dialer", description=_("Outbound dialer administration."))
-    parser.add_argument("--lang", choices=("es", "en"), help=_("language of messages (default: DIALER_DEFAULT_LOCALE or es)"))
+    parser.add_argument(
+        "--lang", choices=("es", "en"), help=_("language of messages (default: DIALER_DEFAULT_LOCALE or es)")
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help=_("log progress details to stderr"))
     areas = parser.add_subparsers(dest="area", required=True, metavar="{leads,db,demo,user,cdr}")
 
@@ -90,8 +100,12 @@ def build_parser(_) -> argparse.ArgumentParser:
     import_parser = leads_commands.add_parser("import", help=_("import a CSV of leads into a campaign"))
     import_parser.add_argument("file", type=Path, help=_("CSV file exported from Excel or Google Sheets"))
     import_parser.add_argument("--campaign", type=int, required=True, help=_("campaign id"))
-    import_parser.add_argument("--tenant", help=_("tenant slug; the import fails if the campaign is not in it"))
-    import_parser.add_argument("--rejects", type=Path, help=_("where to write rejected rows (default: FILE.rejects.csv)"))
+    import_parser.add_argument(
+        "--tenant", help=_("tenant slug; the import fails if the campaign is not in it")
+    )
+    import_parser.add_argument(
+        "--rejects", type=Path, help=_("where to write rejected rows (default: FILE.rejects.csv)")
+    )
     import_parser.add_argument("--list-name", help=_("name of the lead list (default: file name and time)"))
     import_parser.add_argument("--no-progress", action="store_true", help=_("do not show the progress bar"))
 
@@ -99,13 +113,17 @@ def build_parser(_) -> argparse.ArgumentParser:
     db_commands = db_parser.add_subparsers(dest="command", required=True)
     db_commands.add_parser("migrate", help=_("apply pending migrations"))
     partitions_parser = db_commands.add_parser("partitions", help=_("create daily partitions ahead of time"))
-    partitions_parser.add_argument("--days", type=int, default=7, help=_("number of days from yesterday (default: 7)"))
+    partitions_parser.add_argument(
+        "--days", type=int, default=7, help=_("number of days from yesterday (default: 7)")
+    )
 
     demo_parser = areas.add_parser("demo", help=_("demo data"))
     demo_commands = demo_parser.add_subparsers(dest="command", required=True)
     seed_parser = demo_commands.add_parser("seed", help=_("create or update the demo tenant"))
     seed_parser.add_argument("--email", help=_("admin email (default: DEMO_EMAIL or admin@demo.example)"))
-    seed_parser.add_argument("--password", help=_("admin password (default: DEMO_PASSWORD or a generated one)"))
+    seed_parser.add_argument(
+        "--password", help=_("admin password (default: DEMO_PASSWORD or a generated one)")
+    )
 
     user_parser = areas.add_parser("user", help=_("users"))
     user_commands = user_parser.add_subparsers(dest="command", required=True)
@@ -129,7 +147,7 @@ def build_parser(_) -> argparse.ArgumentParser:
 
 
 class Context:
-    """What every command needs: the settings and the translation function."""
+    """Settings and translation function shared by every command."""
 
     def __init__(self, config: Config, translations: NullTranslations) -> None:
         self.config = config
@@ -160,15 +178,25 @@ def cmd_leads_import(ctx: Context, args: argparse.Namespace) -> int:
     conn = db.connect(ctx.config.database_url)
     try:
         result = leads.import_leads(
-            conn, args.file, args.campaign, args.tenant, rejects_path=args.rejects,
-            list_name=args.list_name, gettext=ctx._, progress=advance,
+            conn,
+            args.file,
+            args.campaign,
+            args.tenant,
+            rejects_path=args.rejects,
+            list_name=args.list_name,
+            gettext=ctx._,
+            progress=advance,
         )
     finally:
         bar.close()
         conn.close()
 
-    ctx.say(N_("File: {path} (encoding {encoding}, delimiter {delimiter})"),
-            path=args.file, encoding=result.encoding, delimiter=repr(result.delimiter))
+    ctx.say(
+        N_("File: {path} (encoding {encoding}, delimiter {delimiter})"),
+        path=args.file,
+        encoding=result.encoding,
+        delimiter=repr(result.delimiter),
+    )
     ctx.say(N_("Rows read: {count}"), count=result.rows_read)
     ctx.say(N_("Imported (new): {count}"), count=result.inserted)
     ctx.say(N_("Updated: {count}"), count=result.updated)
@@ -198,11 +226,14 @@ def cmd_db_partitions(ctx: Context, args: argparse.Namespace) -> int:
         with db.transaction(conn) as cur:
             for table in ("attempts", "cdr"):
                 cur.execute(
-                    "SELECT dialer_ensure_daily_partitions(%s::regclass, (now() AT TIME ZONE 'UTC')::date - 1, %s)"
+                    "SELECT dialer_ensure_daily_partitions("
+                    "%s::regclass, (now() AT TIME ZONE 'UTC')::date - 1, %s)"
                     " AS created",
                     (table, args.days),
                 )
-                ctx.say(N_("{table}: {count} partitions created"), table=table, count=cur.fetchone()["created"])
+                ctx.say(
+                    N_("{table}: {count} partitions created"), table=table, count=cur.fetchone()["created"]
+                )
     finally:
         conn.close()
     return 0
@@ -217,10 +248,15 @@ def cmd_demo_seed(ctx: Context, args: argparse.Namespace) -> int:
     finally:
         conn.close()
 
-    ctx.say(N_("Demo tenant '{slug}' ready: campaign {campaign_id}, 8 agents, 5 DIDs."),
-            slug=demo.TENANT_SLUG, campaign_id=result.campaign_id)
-    for email, password in ((result.admin_email, result.admin_password),
-                            (result.supervisor_email, result.supervisor_password)):
+    ctx.say(
+        N_("Demo tenant '{slug}' ready: campaign {campaign_id}, 8 agents, 5 DIDs."),
+        slug=demo.TENANT_SLUG,
+        campaign_id=result.campaign_id,
+    )
+    for email, password in (
+        (result.admin_email, result.admin_password),
+        (result.supervisor_email, result.supervisor_password),
+    ):
         if password is None:
             ctx.say(N_("User {email}: password unchanged"), email=email)
         else:
@@ -265,7 +301,12 @@ def cmd_user_add(ctx: Context, args: argparse.Namespace) -> int:
     finally:
         conn.close()
     log.info("user.added user_id=%s tenant=%s role=%s", created["id"], args.tenant, args.role)
-    ctx.say(N_("User {email} added to tenant '{tenant}' as {role}."), email=args.email, tenant=args.tenant, role=args.role)
+    ctx.say(
+        N_("User {email} added to tenant '{tenant}' as {role}."),
+        email=args.email,
+        tenant=args.tenant,
+        role=args.role,
+    )
     return 0
 
 
@@ -310,8 +351,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     translations = load_translations(_choose_language(argv, config))
     argparse._ = translations.gettext
     args = build_parser(translations.gettext).parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     ctx = Context(config, translations)
     command = COMMANDS[(args.area, args.command)]
     error_prefix = translations.gettext(ERROR_PREFIX)

@@ -27,19 +27,23 @@ GATEWAY = "carrier_demo"
 # Caller IDs from the fictional 555-01XX range, Miami area code.
 DIDS = tuple(f"+1305555015{digit}" for digit in range(5))
 CAMPAIGN_NAME = "Cobranza Demo"
-EMAIL_IN_OTHER_TENANT = N_(
-    "user {email} already exists in another tenant; choose another email with --email"
-)
+EMAIL_IN_OTHER_TENANT = N_("user {email} already exists in another tenant; choose another email with --email")
 
 AGENT_NAMES = (
-    "Ana Peña", "José Núñez", "María Ibáñez", "Luis Muñoz",
-    "Sofía Gómez", "Jorge Pérez", "Lucía Martín", "Andrés Ortiz",
+    "Ana Peña",
+    "José Núñez",
+    "María Ibáñez",
+    "Luis Muñoz",
+    "Sofía Gómez",
+    "Jorge Pérez",
+    "Lucía Martín",
+    "Andrés Ortiz",
 )
 
 
 @dataclass
 class SeedResult:
-    """What seed created or found; a password is None when an existing one was kept."""
+    """Ids and credentials of the seeded tenant; a password is None when an existing one was kept."""
 
     tenant_id: int
     campaign_id: int
@@ -80,7 +84,8 @@ def upsert_user(
     )
     if password:
         cur.execute(
-            "UPDATE users SET password_hash = %s WHERE id = %s", (PasswordHasher().hash(password), existing["id"])
+            "UPDATE users SET password_hash = %s WHERE id = %s",
+            (PasswordHasher().hash(password), existing["id"]),
         )
     return password
 
@@ -97,7 +102,8 @@ def _upsert_tenant(cur) -> int:
 def _upsert_trunk_and_dids(cur, tenant_id: int) -> int:
     cur.execute(
         "INSERT INTO trunks (tenant_id, name, gateway) VALUES (%s, %s, %s)"
-        " ON CONFLICT (tenant_id, name) DO UPDATE SET gateway = EXCLUDED.gateway, enabled = true RETURNING id",
+        " ON CONFLICT (tenant_id, name) DO UPDATE SET gateway = EXCLUDED.gateway, enabled = true"
+        " RETURNING id",
         (tenant_id, TRUNK_NAME, GATEWAY),
     )
     trunk_id = cur.fetchone()["id"]
@@ -152,4 +158,6 @@ def seed(conn, email: str | None = None, password: str | None = None) -> SeedRes
         campaign_id = _upsert_campaign(cur, tenant_id, trunk_id)
         _upsert_agents(cur, tenant_id, campaign_id)
     log.info("demo.seeded tenant_id=%s campaign_id=%s", tenant_id, campaign_id)
-    return SeedResult(tenant_id, campaign_id, admin_email, admin_password, SUPERVISOR_EMAIL, supervisor_password)
+    return SeedResult(
+        tenant_id, campaign_id, admin_email, admin_password, SUPERVISOR_EMAIL, supervisor_password
+    )

@@ -30,7 +30,14 @@ from pathlib import Path
 import psycopg2.extras
 
 from dialer_common import db
-from dialer_common.phone import N_, InvalidPhoneNumber, TranslatableValidationError, mask, timezones_for, to_e164
+from dialer_common.phone import (
+    N_,
+    InvalidPhoneNumber,
+    TranslatableValidationError,
+    mask,
+    timezones_for,
+    to_e164,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +52,10 @@ def _identity(message: str) -> str:
 
 
 def normalize_key(text: str) -> str:
-    """Fold a header or state name to lowercase ASCII letters and digits: 'Código Postal' -> 'codigopostal'."""
+    """Fold a header or state name to lowercase ASCII letters and digits.
+
+    'Código Postal' becomes 'codigopostal', 'N.Y.' becomes 'ny'.
+    """
     decomposed = unicodedata.normalize("NFKD", text)
     ascii_text = "".join(character for character in decomposed if not unicodedata.combining(character))
     return re.sub(r"[^a-z0-9]", "", ascii_text.lower())
@@ -54,74 +64,187 @@ def normalize_key(text: str) -> str:
 # Accepted header names per lead field, already folded by normalize_key.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "phone": (
-        "telefono", "tel", "phone", "phonenumber", "numero", "numerodetelefono", "numerotelefono",
-        "celular", "cel", "movil", "telefonomovil", "telefonocelular", "mobile", "cell", "cellphone",
-        "number", "telephone",
+        "telefono",
+        "tel",
+        "phone",
+        "phonenumber",
+        "numero",
+        "numerodetelefono",
+        "numerotelefono",
+        "celular",
+        "cel",
+        "movil",
+        "telefonomovil",
+        "telefonocelular",
+        "mobile",
+        "cell",
+        "cellphone",
+        "number",
+        "telephone",
     ),
     "first_name": ("nombre", "nombres", "firstname", "first", "givenname", "name"),
     "last_name": ("apellido", "apellidos", "lastname", "last", "surname", "familyname"),
     "state": ("estado", "state", "statecode"),
     "postal_code": ("codigopostal", "cp", "zip", "zipcode", "postalcode", "postcode"),
-    "external_id": ("id", "externalid", "idexterno", "idcliente", "clienteid", "customerid", "cuenta", "account"),
+    "external_id": (
+        "id",
+        "externalid",
+        "idexterno",
+        "idcliente",
+        "clienteid",
+        "customerid",
+        "cuenta",
+        "account",
+    ),
     "timezone": ("zonahoraria", "timezone", "tz", "husohorario"),
 }
 
 # Time zones per state, province or territory; the first is where most of
 # its people live, the others cover the rest (e.g. El Paso in Texas).
 STATE_TIMEZONES: dict[str, tuple[str, ...]] = {
-    "AL": ("America/Chicago",), "AK": ("America/Anchorage", "America/Adak"), "AZ": ("America/Phoenix",),
-    "AR": ("America/Chicago",), "CA": ("America/Los_Angeles",), "CO": ("America/Denver",),
-    "CT": ("America/New_York",), "DE": ("America/New_York",), "DC": ("America/New_York",),
-    "FL": ("America/New_York", "America/Chicago"), "GA": ("America/New_York",), "HI": ("Pacific/Honolulu",),
-    "ID": ("America/Boise", "America/Los_Angeles"), "IL": ("America/Chicago",),
-    "IN": ("America/Indiana/Indianapolis", "America/Chicago"), "IA": ("America/Chicago",),
-    "KS": ("America/Chicago", "America/Denver"), "KY": ("America/New_York", "America/Chicago"),
-    "LA": ("America/Chicago",), "ME": ("America/New_York",), "MD": ("America/New_York",),
-    "MA": ("America/New_York",), "MI": ("America/Detroit", "America/Chicago"), "MN": ("America/Chicago",),
-    "MS": ("America/Chicago",), "MO": ("America/Chicago",), "MT": ("America/Denver",),
-    "NE": ("America/Chicago", "America/Denver"), "NV": ("America/Los_Angeles",), "NH": ("America/New_York",),
-    "NJ": ("America/New_York",), "NM": ("America/Denver",), "NY": ("America/New_York",),
-    "NC": ("America/New_York",), "ND": ("America/Chicago", "America/Denver"), "OH": ("America/New_York",),
-    "OK": ("America/Chicago",), "OR": ("America/Los_Angeles", "America/Boise"), "PA": ("America/New_York",),
-    "RI": ("America/New_York",), "SC": ("America/New_York",), "SD": ("America/Chicago", "America/Denver"),
-    "TN": ("America/Chicago", "America/New_York"), "TX": ("America/Chicago", "America/Denver"),
-    "UT": ("America/Denver",), "VT": ("America/New_York",), "VA": ("America/New_York",),
-    "WA": ("America/Los_Angeles",), "WV": ("America/New_York",), "WI": ("America/Chicago",),
-    "WY": ("America/Denver",), "PR": ("America/Puerto_Rico",), "GU": ("Pacific/Guam",),
-    "VI": ("America/St_Thomas",), "AS": ("Pacific/Pago_Pago",), "MP": ("Pacific/Saipan",),
+    "AL": ("America/Chicago",),
+    "AK": ("America/Anchorage", "America/Adak"),
+    "AZ": ("America/Phoenix",),
+    "AR": ("America/Chicago",),
+    "CA": ("America/Los_Angeles",),
+    "CO": ("America/Denver",),
+    "CT": ("America/New_York",),
+    "DE": ("America/New_York",),
+    "DC": ("America/New_York",),
+    "FL": ("America/New_York", "America/Chicago"),
+    "GA": ("America/New_York",),
+    "HI": ("Pacific/Honolulu",),
+    "ID": ("America/Boise", "America/Los_Angeles"),
+    "IL": ("America/Chicago",),
+    "IN": ("America/Indiana/Indianapolis", "America/Chicago"),
+    "IA": ("America/Chicago",),
+    "KS": ("America/Chicago", "America/Denver"),
+    "KY": ("America/New_York", "America/Chicago"),
+    "LA": ("America/Chicago",),
+    "ME": ("America/New_York",),
+    "MD": ("America/New_York",),
+    "MA": ("America/New_York",),
+    "MI": ("America/Detroit", "America/Chicago"),
+    "MN": ("America/Chicago",),
+    "MS": ("America/Chicago",),
+    "MO": ("America/Chicago",),
+    "MT": ("America/Denver",),
+    "NE": ("America/Chicago", "America/Denver"),
+    "NV": ("America/Los_Angeles",),
+    "NH": ("America/New_York",),
+    "NJ": ("America/New_York",),
+    "NM": ("America/Denver",),
+    "NY": ("America/New_York",),
+    "NC": ("America/New_York",),
+    "ND": ("America/Chicago", "America/Denver"),
+    "OH": ("America/New_York",),
+    "OK": ("America/Chicago",),
+    "OR": ("America/Los_Angeles", "America/Boise"),
+    "PA": ("America/New_York",),
+    "RI": ("America/New_York",),
+    "SC": ("America/New_York",),
+    "SD": ("America/Chicago", "America/Denver"),
+    "TN": ("America/Chicago", "America/New_York"),
+    "TX": ("America/Chicago", "America/Denver"),
+    "UT": ("America/Denver",),
+    "VT": ("America/New_York",),
+    "VA": ("America/New_York",),
+    "WA": ("America/Los_Angeles",),
+    "WV": ("America/New_York",),
+    "WI": ("America/Chicago",),
+    "WY": ("America/Denver",),
+    "PR": ("America/Puerto_Rico",),
+    "GU": ("Pacific/Guam",),
+    "VI": ("America/St_Thomas",),
+    "AS": ("Pacific/Pago_Pago",),
+    "MP": ("Pacific/Saipan",),
     # Canada shares country code +1.
-    "ON": ("America/Toronto",), "QC": ("America/Toronto",), "BC": ("America/Vancouver",),
-    "AB": ("America/Edmonton",), "MB": ("America/Winnipeg",), "SK": ("America/Regina",),
-    "NS": ("America/Halifax",), "NB": ("America/Moncton",), "NL": ("America/St_Johns",),
-    "PE": ("America/Halifax",), "YT": ("America/Whitehorse",), "NT": ("America/Edmonton",),
+    "ON": ("America/Toronto",),
+    "QC": ("America/Toronto",),
+    "BC": ("America/Vancouver",),
+    "AB": ("America/Edmonton",),
+    "MB": ("America/Winnipeg",),
+    "SK": ("America/Regina",),
+    "NS": ("America/Halifax",),
+    "NB": ("America/Moncton",),
+    "NL": ("America/St_Johns",),
+    "PE": ("America/Halifax",),
+    "YT": ("America/Whitehorse",),
+    "NT": ("America/Edmonton",),
     "NU": ("America/Iqaluit",),
 }
 
 # Full names in English and Spanish, keyed by normalize_key.
 _STATE_NAMES = {
-    "AL": ("alabama",), "AK": ("alaska",), "AZ": ("arizona",), "AR": ("arkansas",),
-    "CA": ("california",), "CO": ("colorado",), "CT": ("connecticut",), "DE": ("delaware",),
-    "DC": ("districtofcolumbia", "distritodecolumbia", "washingtondc"), "FL": ("florida",),
-    "GA": ("georgia",), "HI": ("hawaii", "hawai"), "ID": ("idaho",), "IL": ("illinois",), "IN": ("indiana",),
-    "IA": ("iowa",), "KS": ("kansas",), "KY": ("kentucky",), "LA": ("louisiana", "luisiana"),
-    "ME": ("maine",), "MD": ("maryland",), "MA": ("massachusetts",), "MI": ("michigan",),
-    "MN": ("minnesota",), "MS": ("mississippi", "misisipi"), "MO": ("missouri", "misuri"),
-    "MT": ("montana",), "NE": ("nebraska",), "NV": ("nevada",),
-    "NH": ("newhampshire", "nuevohampshire"), "NJ": ("newjersey", "nuevajersey"),
-    "NM": ("newmexico", "nuevomexico"), "NY": ("newyork", "nuevayork"),
-    "NC": ("northcarolina", "carolinadelnorte"), "ND": ("northdakota", "dakotadelnorte"),
-    "OH": ("ohio",), "OK": ("oklahoma",), "OR": ("oregon",), "PA": ("pennsylvania", "pensilvania"),
-    "RI": ("rhodeisland",), "SC": ("southcarolina", "carolinadelsur"),
-    "SD": ("southdakota", "dakotadelsur"), "TN": ("tennessee", "tenesi"), "TX": ("texas",),
-    "UT": ("utah",), "VT": ("vermont",), "VA": ("virginia",), "WA": ("washington",),
-    "WV": ("westvirginia", "virginiaoccidental"), "WI": ("wisconsin",), "WY": ("wyoming",),
-    "PR": ("puertorico",), "GU": ("guam",), "VI": ("usvirginislands", "islasvirgenes"),
-    "AS": ("americansamoa", "samoaamericana"), "MP": ("northernmarianaislands", "islasmarianasdelnorte"),
-    "ON": ("ontario",), "QC": ("quebec",), "BC": ("britishcolumbia", "columbiabritanica"),
-    "AB": ("alberta",), "MB": ("manitoba",), "SK": ("saskatchewan",), "NS": ("novascotia", "nuevaescocia"),
-    "NB": ("newbrunswick", "nuevobrunswick"), "NL": ("newfoundlandandlabrador", "terranovaylabrador"),
-    "PE": ("princeedwardisland", "islaprincipeeduardo"), "YT": ("yukon",),
-    "NT": ("northwestterritories", "territoriosdelnoroeste"), "NU": ("nunavut",),
+    "AL": ("alabama",),
+    "AK": ("alaska",),
+    "AZ": ("arizona",),
+    "AR": ("arkansas",),
+    "CA": ("california",),
+    "CO": ("colorado",),
+    "CT": ("connecticut",),
+    "DE": ("delaware",),
+    "DC": ("districtofcolumbia", "distritodecolumbia", "washingtondc"),
+    "FL": ("florida",),
+    "GA": ("georgia",),
+    "HI": ("hawaii", "hawai"),
+    "ID": ("idaho",),
+    "IL": ("illinois",),
+    "IN": ("indiana",),
+    "IA": ("iowa",),
+    "KS": ("kansas",),
+    "KY": ("kentucky",),
+    "LA": ("louisiana", "luisiana"),
+    "ME": ("maine",),
+    "MD": ("maryland",),
+    "MA": ("massachusetts",),
+    "MI": ("michigan",),
+    "MN": ("minnesota",),
+    "MS": ("mississippi", "misisipi"),
+    "MO": ("missouri", "misuri"),
+    "MT": ("montana",),
+    "NE": ("nebraska",),
+    "NV": ("nevada",),
+    "NH": ("newhampshire", "nuevohampshire"),
+    "NJ": ("newjersey", "nuevajersey"),
+    "NM": ("newmexico", "nuevomexico"),
+    "NY": ("newyork", "nuevayork"),
+    "NC": ("northcarolina", "carolinadelnorte"),
+    "ND": ("northdakota", "dakotadelnorte"),
+    "OH": ("ohio",),
+    "OK": ("oklahoma",),
+    "OR": ("oregon",),
+    "PA": ("pennsylvania", "pensilvania"),
+    "RI": ("rhodeisland",),
+    "SC": ("southcarolina", "carolinadelsur"),
+    "SD": ("southdakota", "dakotadelsur"),
+    "TN": ("tennessee", "tenesi"),
+    "TX": ("texas",),
+    "UT": ("utah",),
+    "VT": ("vermont",),
+    "VA": ("virginia",),
+    "WA": ("washington",),
+    "WV": ("westvirginia", "virginiaoccidental"),
+    "WI": ("wisconsin",),
+    "WY": ("wyoming",),
+    "PR": ("puertorico",),
+    "GU": ("guam",),
+    "VI": ("usvirginislands", "islasvirgenes"),
+    "AS": ("americansamoa", "samoaamericana"),
+    "MP": ("northernmarianaislands", "islasmarianasdelnorte"),
+    "ON": ("ontario",),
+    "QC": ("quebec",),
+    "BC": ("britishcolumbia", "columbiabritanica"),
+    "AB": ("alberta",),
+    "MB": ("manitoba",),
+    "SK": ("saskatchewan",),
+    "NS": ("novascotia", "nuevaescocia"),
+    "NB": ("newbrunswick", "nuevobrunswick"),
+    "NL": ("newfoundlandandlabrador", "terranovaylabrador"),
+    "PE": ("princeedwardisland", "islaprincipeeduardo"),
+    "YT": ("yukon",),
+    "NT": ("northwestterritories", "territoriosdelnoroeste"),
+    "NU": ("nunavut",),
 }
 STATE_BY_NAME = {name: code for code, names in _STATE_NAMES.items() for name in names}
 STATE_BY_NAME.update({code.lower(): code for code in STATE_TIMEZONES})
@@ -152,7 +275,8 @@ NO_PHONE_COLUMN = N_(
 )
 INVALID_CSV = N_("invalid CSV in {path} near row {row}: {error}; export the sheet again as CSV")
 CAMPAIGN_NOT_FOUND = N_(
-    "campaign {campaign_id} not found in tenant '{tenant}'; list the campaigns of the tenant and use one of their ids"
+    "campaign {campaign_id} not found in tenant '{tenant}'; "
+    "list the campaigns of the tenant and use one of their ids"
 )
 
 REJECTS_ROW_HEADER = N_("row")
@@ -372,9 +496,13 @@ class _RowRejected(Exception):
 
 def parse_row(row: int, cells: list[str], header: list[str], columns: dict[str, int], delimiter: str) -> Lead:
     """Normalise one record into a Lead; raises _RowRejected with the reason."""
-    if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
+    if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
         raise _RowRejected(
-            None, TOO_MANY_FIELDS, count=len(cells), expected=len(header), delimiter=delimiter.replace("\t", "\\t")
+            None,
+            TOO_MANY_FIELDS,
+            count=len(cells),
+            expected=len(header),
+            delimiter=delimiter.replace("\t", "\\t"),
         )
     cells = cells + [""] * (len(header) - len(cells))
 
@@ -438,7 +566,9 @@ def parse_leads(lead_file: LeadFile) -> Iterator[Lead | Rejection]:
         first_row = first_row_by_phone.setdefault(lead.phone_e164, row)
         if first_row != row:
             phone_column = lead_file.header[columns["phone"]]
-            yield Rejection(row, cells, phone_column, DUPLICATE, {"first_row": first_row, "value": lead.phone_e164})
+            yield Rejection(
+                row, cells, phone_column, DUPLICATE, {"first_row": first_row, "value": lead.phone_e164}
+            )
             continue
         yield lead
 
@@ -495,19 +625,34 @@ def _open_lead_list(conn, tenant_id: int, campaign_id: int, name: str, lead_file
         return cur.fetchone()["id"]
 
 
-def _write_batch(conn, tenant_id: int, campaign_id: int, lead_list_id: int, batch: list[Lead]) -> tuple[int, int]:
+def _write_batch(
+    conn, tenant_id: int, campaign_id: int, lead_list_id: int, batch: list[Lead]
+) -> tuple[int, int]:
     """Upsert one batch in one transaction; return (inserted, updated)."""
     values = [
         (
-            tenant_id, campaign_id, lead_list_id, lead.external_id, lead.phone_e164, lead.first_name,
-            lead.last_name, lead.state_code, lead.postal_code, lead.timezone, json.dumps(lead.extra),
+            tenant_id,
+            campaign_id,
+            lead_list_id,
+            lead.external_id,
+            lead.phone_e164,
+            lead.first_name,
+            lead.last_name,
+            lead.state_code,
+            lead.postal_code,
+            lead.timezone,
+            json.dumps(lead.extra),
         )
         for lead in batch
     ]
     with db.transaction(conn) as cur:
         returned = psycopg2.extras.execute_values(
-            cur, _UPSERT, values, template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
-            page_size=len(values), fetch=True,
+            cur,
+            _UPSERT,
+            values,
+            template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+            page_size=len(values),
+            fetch=True,
         )
     inserted = sum(1 for record in returned if record["inserted"])
     return inserted, len(returned) - inserted
@@ -519,8 +664,12 @@ def _close_lead_list(conn, result: ImportResult) -> None:
             "UPDATE lead_lists SET rows_total = %s, rows_imported = %s, rows_rejected = %s,"
             " rows_inserted = %s, rows_updated = %s, updated_at = now() WHERE id = %s",
             (
-                result.rows_read, result.inserted + result.updated + result.unchanged, result.rejected,
-                result.inserted, result.updated, result.lead_list_id,
+                result.rows_read,
+                result.inserted + result.updated + result.unchanged,
+                result.rejected,
+                result.inserted,
+                result.updated,
+                result.lead_list_id,
             ),
         )
 
@@ -578,7 +727,11 @@ def import_leads(
     result.rejects_path = Path(rejects_path) if rejects_path else default_rejects_path(lead_file.path)
     log.info(
         "leads.import.start path=%s campaign_id=%s tenant_id=%s encoding=%s delimiter=%r",
-        lead_file.path, campaign_id, tenant_id, lead_file.encoding, lead_file.delimiter,
+        lead_file.path,
+        campaign_id,
+        tenant_id,
+        lead_file.encoding,
+        lead_file.delimiter,
     )
 
     rejects = RejectsWriter(result.rejects_path, lead_file.header, lead_file.delimiter, gettext)
@@ -600,7 +753,12 @@ def import_leads(
 
     log.info(
         "leads.import.done lead_list_id=%s rows=%s inserted=%s updated=%s unchanged=%s rejected=%s",
-        lead_list_id, result.rows_read, result.inserted, result.updated, result.unchanged, result.rejected,
+        lead_list_id,
+        result.rows_read,
+        result.inserted,
+        result.updated,
+        result.unchanged,
+        result.rejected,
     )
     return result
 

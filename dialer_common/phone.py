@@ -66,7 +66,9 @@ NOT_VALID = N_(
 
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 _EXCEL_FLOAT = re.compile(r"^\+?\d+[.,]0+$")
-_EXTENSION = re.compile(r"(?:\bext\b\.?|\bextension\b|\bextensi[oó]n\b|\banexo\b|\bx|#)\s*\d+\s*$", re.IGNORECASE)
+_EXTENSION = re.compile(
+    r"(?:\bext\b\.?|\bextension\b|\bextensi[oó]n\b|\banexo\b|\bx|#)\s*\d+\s*$", re.IGNORECASE
+)
 _ALLOWED = re.compile(r"[0-9+\-.() /\u00a0]")
 
 

@@ -28,7 +28,12 @@ def run_cli(config):
         environment.update(env or {})
         return subprocess.run(
             [sys.executable, "-m", "dialer_common.cli", *args],
-            input=stdin, capture_output=True, text=True, env=environment, cwd=ROOT, timeout=60,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=ROOT,
+            timeout=60,
         )
 
     return run
@@ -36,7 +41,9 @@ def run_cli(config):
 
 def test_import_summary_spanish(run_cli, tenant, write_csv):
     path = write_csv("teléfono;nombre\r\n(305) 555-0101;José\r\n555-01;Ana\r\n")
-    result = run_cli("leads", "import", str(path), "--campaign", str(tenant["campaign_id"]), "--tenant", tenant["slug"])
+    result = run_cli(
+        "leads", "import", str(path), "--campaign", str(tenant["campaign_id"]), "--tenant", tenant["slug"]
+    )
 
     assert result.returncode == 0, result.stderr
     assert "Filas leídas: 2" in result.stdout
@@ -52,8 +59,18 @@ def test_import_summary_english(run_cli, tenant, write_csv, tmp_path):
     path = write_csv("phone,name\n(305) 555-0101,Ann\n")
     rejects = tmp_path / "bad.csv"
     result = run_cli(
-        "--lang", "en", "leads", "import", str(path), "--campaign", str(tenant["campaign_id"]),
-        "--rejects", str(rejects), "--list-name", "first", "--no-progress",
+        "--lang",
+        "en",
+        "leads",
+        "import",
+        str(path),
+        "--campaign",
+        str(tenant["campaign_id"]),
+        "--rejects",
+        str(rejects),
+        "--list-name",
+        "first",
+        "--no-progress",
     )
 
     assert result.returncode == 0, result.stderr
@@ -68,7 +85,11 @@ def test_import_summary_english(run_cli, tenant, write_csv, tmp_path):
 def test_locale_from_environment(run_cli, tenant, write_csv):
     path = write_csv("phone\n(305) 555-0101\n")
     result = run_cli(
-        "leads", "import", str(path), "--campaign", str(tenant["campaign_id"]),
+        "leads",
+        "import",
+        str(path),
+        "--campaign",
+        str(tenant["campaign_id"]),
         env={"DIALER_DEFAULT_LOCALE": "en"},
     )
     assert "Rows read: 1" in result.stdout
@@ -106,7 +127,13 @@ def test_import_header_only_fails(run_cli, tenant, write_csv):
 def test_database_down_message(run_cli, tenant, write_csv):
     path = write_csv("phone\n(305) 555-0101\n")
     result = run_cli(
-        "--lang", "en", "leads", "import", str(path), "--campaign", "1",
+        "--lang",
+        "en",
+        "leads",
+        "import",
+        str(path),
+        "--campaign",
+        "1",
         env={"DIALER_DATABASE_URL": "postgresql://dialer:secreto@127.0.0.1:1/dialer"},
     )
     assert result.returncode == 1
@@ -163,14 +190,33 @@ def test_demo_seed_twice_and_import(run_cli, conn, tmp_path):
     tenant_id = count(conn, "SELECT id AS n FROM tenants WHERE slug = 'demo'")
     assert count(conn, "SELECT count(*) AS n FROM users WHERE tenant_id = %s", tenant_id) == 2
     assert count(conn, "SELECT count(*) AS n FROM campaigns WHERE tenant_id = %s", tenant_id) == 1
-    assert count(conn, "SELECT count(*) AS n FROM trunks WHERE tenant_id = %s AND gateway = 'carrier_demo'", tenant_id) == 1
-    assert count(conn, "SELECT count(*) AS n FROM dids WHERE tenant_id = %s AND number LIKE '+1305555015_'", tenant_id) == 5
-    assert count(
-        conn,
-        "SELECT count(*) AS n FROM agents WHERE tenant_id = %s AND campaign_id = %s AND status = 'Available'"
-        " AND agent_type = 'uuid-standby' AND name ~ '^10[0-9][0-9]@default$'",
-        tenant_id, campaign_id,
-    ) == 8
+    assert (
+        count(
+            conn,
+            "SELECT count(*) AS n FROM trunks WHERE tenant_id = %s AND gateway = 'carrier_demo'",
+            tenant_id,
+        )
+        == 1
+    )
+    assert (
+        count(
+            conn,
+            "SELECT count(*) AS n FROM dids WHERE tenant_id = %s AND number LIKE '+1305555015_'",
+            tenant_id,
+        )
+        == 5
+    )
+    assert (
+        count(
+            conn,
+            "SELECT count(*) AS n FROM agents WHERE tenant_id = %s AND campaign_id = %s"
+            " AND status = 'Available'"
+            " AND agent_type = 'uuid-standby' AND name ~ '^10[0-9][0-9]@default$'",
+            tenant_id,
+            campaign_id,
+        )
+        == 8
+    )
     with db.transaction(conn) as cur:
         cur.execute("SELECT * FROM campaigns WHERE id = %s", (campaign_id,))
         campaign = cur.fetchone()
@@ -184,8 +230,17 @@ def test_demo_seed_twice_and_import(run_cli, conn, tmp_path):
 
     rejects = tmp_path / "demo.rejects.csv"
     imported = run_cli(
-        "--lang", "en", "leads", "import", str(DEMO_CSV), "--campaign", str(campaign_id), "--tenant", "demo",
-        "--rejects", str(rejects),
+        "--lang",
+        "en",
+        "leads",
+        "import",
+        str(DEMO_CSV),
+        "--campaign",
+        str(campaign_id),
+        "--tenant",
+        "demo",
+        "--rejects",
+        str(rejects),
     )
     assert imported.returncode == 0, imported.stderr
     assert "Imported (new): 1000" in imported.stdout
@@ -193,12 +248,25 @@ def test_demo_seed_twice_and_import(run_cli, conn, tmp_path):
     with rejects.open(encoding="utf-8-sig", newline="") as rejects_file:
         rejected_ids = [row[0] for row in csv.reader(rejects_file, delimiter=";")][1:]
     assert rejected_ids == [f"CLI-9000{number}" for number in range(1, 8)]
-    assert count(conn, "SELECT count(DISTINCT timezone) AS n FROM leads WHERE campaign_id = %s", campaign_id) >= 7
-    assert count(conn, "SELECT count(DISTINCT state_code) AS n FROM leads WHERE campaign_id = %s", campaign_id) >= 10
+    assert (
+        count(conn, "SELECT count(DISTINCT timezone) AS n FROM leads WHERE campaign_id = %s", campaign_id)
+        >= 7
+    )
+    assert (
+        count(conn, "SELECT count(DISTINCT state_code) AS n FROM leads WHERE campaign_id = %s", campaign_id)
+        >= 10
+    )
 
     again = run_cli(
-        "--lang", "en", "leads", "import", str(DEMO_CSV), "--campaign", str(campaign_id),
-        "--rejects", str(rejects),
+        "--lang",
+        "en",
+        "leads",
+        "import",
+        str(DEMO_CSV),
+        "--campaign",
+        str(campaign_id),
+        "--rejects",
+        str(rejects),
     )
     assert "Imported (new): 0" in again.stdout
     assert "Unchanged: 1000" in again.stdout
@@ -208,8 +276,18 @@ def test_demo_seed_twice_and_import(run_cli, conn, tmp_path):
 def test_user_add_from_stdin(run_cli, conn, tenant):
     email = f"agente@{tenant['slug']}.example"
     result = run_cli(
-        "--lang", "en", "user", "add", "--tenant", tenant["slug"], "--email", email, "--role", "agent",
-        "--password-stdin", stdin="Agente-Clave-9\n",
+        "--lang",
+        "en",
+        "user",
+        "add",
+        "--tenant",
+        tenant["slug"],
+        "--email",
+        email,
+        "--role",
+        "agent",
+        "--password-stdin",
+        stdin="Agente-Clave-9\n",
     )
     assert result.returncode == 0, result.stderr
     assert f"User {email} added to tenant '{tenant['slug']}' as agent." in result.stdout
@@ -221,8 +299,16 @@ def test_user_add_from_stdin(run_cli, conn, tenant):
     assert PasswordHasher().verify(user["password_hash"], "Agente-Clave-9")
 
     duplicate = run_cli(
-        "user", "add", "--tenant", tenant["slug"], "--email", email.upper(), "--role", "agent",
-        "--password-stdin", stdin="Agente-Clave-9\n",
+        "user",
+        "add",
+        "--tenant",
+        tenant["slug"],
+        "--email",
+        email.upper(),
+        "--role",
+        "agent",
+        "--password-stdin",
+        stdin="Agente-Clave-9\n",
     )
     assert duplicate.returncode == 1
     assert "ya existe" in duplicate.stderr
@@ -231,12 +317,21 @@ def test_user_add_from_stdin(run_cli, conn, tenant):
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (["--tenant", "no-existe", "--email", "a@b.example", "--role", "agent"], "Clave-12345\n",
-         "tenant 'no-existe' not found"),
-        (["--tenant", "demo", "--email", "sin-arroba", "--role", "agent"], "Clave-12345\n",
-         "invalid email 'sin-arroba'"),
-        (["--tenant", "demo", "--email", "a@b.example", "--role", "agent"], "corta\n",
-         "the password is too short"),
+        (
+            ["--tenant", "no-existe", "--email", "a@b.example", "--role", "agent"],
+            "Clave-12345\n",
+            "tenant 'no-existe' not found",
+        ),
+        (
+            ["--tenant", "demo", "--email", "sin-arroba", "--role", "agent"],
+            "Clave-12345\n",
+            "invalid email 'sin-arroba'",
+        ),
+        (
+            ["--tenant", "demo", "--email", "a@b.example", "--role", "agent"],
+            "corta\n",
+            "the password is too short",
+        ),
     ],
 )
 def test_user_add_rejects_bad_input(run_cli, args, stdin, message):
@@ -247,7 +342,7 @@ def test_user_add_rejects_bad_input(run_cli, args, stdin, message):
 
 def test_cdr_load_dispatches(run_cli, tmp_path):
     result = run_cli("--lang", "en", "cdr", "load", str(tmp_path))
-    # web.cdr.loader belongs to the web tier; without it the CLI says so.
+    # web.cdr.loader belongs to the web tier; without it the CLI prints that it is missing.
     if "web.cdr.loader" in result.stderr:
         assert result.returncode == 1
         assert "is not installed" in result.stderr

@@ -27,14 +27,21 @@ def test_comma_utf8_english_headers(write_csv):
     leads = parsed(path)
     assert leads == [
         Lead(
-            row=2, phone_e164="+13055550123", first_name="Ana", last_name="Smith",
-            state_code="FL", timezone="America/New_York",
+            row=2,
+            phone_e164="+13055550123",
+            first_name="Ana",
+            last_name="Smith",
+            state_code="FL",
+            timezone="America/New_York",
         )
     ]
 
 
 def test_semicolon_bom_spanish_headers(write_csv):
-    text = "\ufeffTeléfono;Nombre;Apellidos;Estado;Código Postal\r\n305.555.0124;José;Peña Núñez;Florida;33101\r\n"
+    text = (
+        "\ufeffTeléfono;Nombre;Apellidos;Estado;Código Postal\r\n"
+        "305.555.0124;José;Peña Núñez;Florida;33101\r\n"
+    )
     path = write_csv(text)
     lead_file = read_lead_file(path)
     assert lead_file.encoding == "utf-8-sig"
@@ -69,12 +76,7 @@ def test_tab_delimited(write_csv):
 
 
 def test_embedded_newlines_keep_row_numbers(write_csv):
-    text = (
-        'telefono,nombre,notas\r\n'
-        '3055550101,Ana,"línea uno\r\nlínea dos"\r\n'
-        '\r\n'
-        '555-01,Beto,\r\n'
-    )
+    text = 'telefono,nombre,notas\r\n3055550101,Ana,"línea uno\r\nlínea dos"\r\n\r\n555-01,Beto,\r\n'
     items = parsed(write_csv(text))
     assert isinstance(items[0], Lead)
     assert items[0].extra == {"notas": "línea uno línea dos"}
@@ -168,8 +170,13 @@ def test_detect_encoding_cases():
 def test_map_columns_aliases():
     header = ["ID", "Teléfono Celular", "Nombres", "Apellido(s)", "C.P.", "Estado", "Zona horaria", "Otro"]
     assert map_columns(header) == {
-        "external_id": 0, "phone": 1, "first_name": 2, "last_name": 3,
-        "postal_code": 4, "state": 5, "timezone": 6,
+        "external_id": 0,
+        "phone": 1,
+        "first_name": 2,
+        "last_name": 3,
+        "postal_code": 4,
+        "state": 5,
+        "timezone": 6,
     }
 
 
@@ -179,9 +186,20 @@ def test_map_columns_first_phone_wins():
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [("FL", "FL"), ("fl", "FL"), ("Florida", "FL"), ("Nueva York", "NY"), ("New York", "NY"),
-     ("N.Y.", "NY"), ("Carolina del Norte", "NC"), ("Hawái", "HI"), ("Misisipi", "MS"),
-     ("Washington DC", "DC"), ("Quebec", "QC"), ("Narnia", None)],
+    [
+        ("FL", "FL"),
+        ("fl", "FL"),
+        ("Florida", "FL"),
+        ("Nueva York", "NY"),
+        ("New York", "NY"),
+        ("N.Y.", "NY"),
+        ("Carolina del Norte", "NC"),
+        ("Hawái", "HI"),
+        ("Misisipi", "MS"),
+        ("Washington DC", "DC"),
+        ("Quebec", "QC"),
+        ("Narnia", None),
+    ],
 )
 def test_normalize_state_names(value, code):
     assert normalize_state(value) == code

@@ -39,7 +39,8 @@ def test_import_counts_and_rows(conn, tenant, write_csv):
 
     with db.transaction(conn) as cur:
         cur.execute(
-            "SELECT * FROM leads WHERE campaign_id = %s AND phone_e164 = '+16025550103'", (tenant["campaign_id"],)
+            "SELECT * FROM leads WHERE campaign_id = %s AND phone_e164 = '+16025550103'",
+            (tenant["campaign_id"],),
         )
         lead = cur.fetchone()
     assert lead["tenant_id"] == tenant["id"]
@@ -87,9 +88,16 @@ def test_rejects_file_content(conn, tenant, write_csv):
 def test_rejects_translated(conn, tenant, write_csv, tmp_path):
     target = tmp_path / "out" / "rechazos.csv"
     target.parent.mkdir()
-    spanish = {"row": "fila", "reason": "motivo", "row {row}, column '{column}': {reason}": "fila {row}: {reason}"}
+    spanish = {
+        "row": "fila",
+        "reason": "motivo",
+        "row {row}, column '{column}': {reason}": "fila {row}: {reason}",
+    }
     result = import_leads(
-        conn, write_csv(CSV_TEXT), tenant["campaign_id"], rejects_path=target,
+        conn,
+        write_csv(CSV_TEXT),
+        tenant["campaign_id"],
+        rejects_path=target,
         gettext=lambda message: spanish.get(message, message),
     )
     assert result.rejects_path == target
@@ -121,7 +129,9 @@ def test_reimport_keeps_dialed_state(conn, tenant, write_csv):
         )
         dialed = cur.fetchone()
 
-    changed = CSV_TEXT.replace("A1;(305) 555-0101;José;Peña;Florida;100", "A1;(305) 555-0101;José Luis;Peña;FL;150")
+    changed = CSV_TEXT.replace(
+        "A1;(305) 555-0101;José;Peña;Florida;100", "A1;(305) 555-0101;José Luis;Peña;FL;150"
+    )
     result = import_leads(conn, write_csv(changed, name="v2.csv"), tenant["campaign_id"])
 
     assert result.updated == 1
