@@ -14,8 +14,12 @@ Messages from the server, JSON text frames; ``server_time`` is epoch ms:
 - ``pong`` ``{server_time, id}`` in reply to the client's ``{"type": "ping"}``.
 
 Each socket runs in its own thread (gunicorn gthread) with its own pub/sub
-subscription, and the server keeps no list of sockets; ``web.live``'s
-reader, the only shared state, has its own lock.
+subscription, and the server keeps no list of sockets. The reader in
+``web.live``, the only shared state, has its own lock.
+
+NOTE: an open socket occupies one worker thread for its whole life, so
+gunicorn's ``--threads`` times ``-w`` bounds open dashboards plus
+concurrent HTTP requests.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import struct
@@ -29,20 +30,28 @@ def ws_config(config):
     return dataclasses.replace(config, ws_heartbeat_s=HEARTBEAT_S)
 
 
-@pytest.fixture
-def server(ws_config):
-    """Serve the real app on 127.0.0.1 and a free port; yield its ws:// base URL."""
-    app = create_app(ws_config)
+@contextlib.contextmanager
+def serve(config):
+    """Serve the real app on 127.0.0.1 and a free port; yield its ws:// URL."""
+    app = create_app(config)
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(
         target=http.serve_forever, kwargs={"poll_interval": 0.05}, name="ws-test-server", daemon=True
     )
     thread.start()
-    yield f"ws://127.0.0.1:{http.server_port}/ws"
-    http.shutdown()
-    thread.join(timeout=5)
-    app.extensions[live_ws.READER_KEY].close()
-    close_pool(app)
+    try:
+        yield f"ws://127.0.0.1:{http.server_port}/ws"
+    finally:
+        http.shutdown()
+        thread.join(timeout=5)
+        app.extensions[live_ws.READER_KEY].close()
+        close_pool(app)
+
+
+@pytest.fixture
+def server(ws_config):
+    with serve(ws_config) as url:
+        yield url
 
 
 @pytest.fixture
@@ -331,3 +340,21 @@ def test_ws_tenant_sees_only_own_campaigns(server, ws_config, tenant, conn, redi
     assert campaign_in(foreign_update, other["campaign_id"])["ringing"] == 11
     own.close()
     foreign.close()
+
+
+def test_ws_reports_database_outage(ws_config, tenant):
+    missing_database = ws_config.database_url.rpartition("/")[0] + "/dialer_missing_database"
+    config = dataclasses.replace(ws_config, database_url=missing_database)
+
+    with serve(config) as url:
+        sock = connect(url, token_for(tenant, config))
+        hello = receive(sock)
+        error = receive(sock)
+        heartbeat = receive_until(sock, "ws.heartbeat")
+        sock.close()
+
+    assert hello["type"] == "ws.hello"
+    assert error["type"] == "ws.error"
+    assert error["code"] == "live_unavailable"
+    assert error["message"] == "Los datos en vivo no están disponibles ahora. El panel sigue reintentando."
+    assert heartbeat["server_time"] > 0

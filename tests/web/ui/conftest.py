@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -18,20 +19,35 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 WINDOW_SIZE = "1280,800"
 
 
-@pytest.fixture
-def live_server(config):
+@contextlib.contextmanager
+def serve(config):
     """Serve the real app on 127.0.0.1 and a free port; yield its base URL."""
-    app = create_app(dataclasses.replace(config, ws_heartbeat_s=1.0))
+    app = create_app(config)
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(
         target=http.serve_forever, kwargs={"poll_interval": 0.05}, name="ui-test-server", daemon=True
     )
     thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=5)
-    app.extensions[live_ws.READER_KEY].close()
-    close_pool(app)
+    try:
+        yield f"http://127.0.0.1:{http.server_port}"
+    finally:
+        http.shutdown()
+        thread.join(timeout=5)
+        app.extensions[live_ws.READER_KEY].close()
+        close_pool(app)
+
+
+@pytest.fixture
+def live_server(config):
+    with serve(dataclasses.replace(config, ws_heartbeat_s=1.0)) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def short_token_server(config):
+    """A server whose access tokens expire 2 s after they are issued."""
+    with serve(dataclasses.replace(config, ws_heartbeat_s=1.0, access_token_ttl_s=2)) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -125,3 +125,19 @@ def test_dashboard_live_figures_and_alert(browser, live_server, config, tenant, 
     wait_for(browser, "#login-form")
     assert browser.current_url == f"{live_server}/login"
     assert browser.find_element(By.CSS_SELECTOR, "label[for=login-email]").text == "Email"
+
+
+def test_dashboard_refreshes_expired_token(browser, short_token_server, tenant):
+    log_in(browser, short_token_server, tenant["email"], tenant["password"])
+    wait_for(browser, '#connection-status[data-state="connected"]')
+    first_token = browser.execute_script("return sessionStorage.getItem('dialer.accessToken')")
+
+    # The server closes the socket when the 2 s token expires, and the page
+    # refreshes the token through the refresh cookie and reconnects.
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: d.execute_script("return sessionStorage.getItem('dialer.accessToken')") not in (first_token, None)
+    )
+    wait_for(browser, '#connection-status[data-state="connected"]')
+
+    assert browser.current_url == f"{short_token_server}/"
+    assert browser.find_element(By.ID, "live-notice").is_displayed() is False
