@@ -136,7 +136,8 @@ def add_tenant(conn) -> dict:
         )
         user_id = cur.fetchone()["id"]
         cur.execute(
-            "INSERT INTO campaigns (tenant_id, name, queue_name) VALUES (%s, 'Ventas Norte', %s) RETURNING id",
+            "INSERT INTO campaigns (tenant_id, name, queue_name)"
+            " VALUES (%s, 'Ventas Norte', %s) RETURNING id",
             (tenant_id, f"campaign-{slug}@default"),
         )
         campaign_id = cur.fetchone()["id"]
@@ -242,7 +243,9 @@ def test_ws_update_without_publish(server, ws_config, tenant, redis_client):
     key = counters_key(ws_config.redis_prefix, tenant["id"], tenant["campaign_id"])
 
     redis_client.hset(key, "talking", 9)
-    update = receive_until(sock, "live.update", lambda m: campaign_in(m, tenant["campaign_id"])["talking"] == 9)
+    update = receive_until(
+        sock, "live.update", lambda message: campaign_in(message, tenant["campaign_id"])["talking"] == 9
+    )
 
     assert update["server_time"] > 0
     sock.close()
@@ -317,7 +320,9 @@ def test_ws_snapshot_has_abandonment(server, ws_config, tenant, conn):
     sock.close()
 
 
-def test_ws_tenant_sees_only_own_campaigns(server, ws_config, tenant, conn, redis_client, slow_periodic_updates):
+def test_ws_tenant_sees_only_own_campaigns(
+    server, ws_config, tenant, conn, redis_client, slow_periodic_updates
+):
     other = add_tenant(conn)
     prefix = ws_config.redis_prefix
     redis_client.hset(counters_key(prefix, other["id"], other["campaign_id"]), "ringing", 11)
@@ -332,7 +337,9 @@ def test_ws_tenant_sees_only_own_campaigns(server, ws_config, tenant, conn, redi
     own_update = receive_until(own, "live.update")
 
     own_ids = {campaign["campaign_id"] for campaign in own_snapshot["campaigns"] + own_update["campaigns"]}
-    foreign_ids = {campaign["campaign_id"] for campaign in foreign_snapshot["campaigns"] + foreign_update["campaigns"]}
+    foreign_ids = {
+        campaign["campaign_id"] for campaign in foreign_snapshot["campaigns"] + foreign_update["campaigns"]
+    }
     assert "live.update" not in own_types_meanwhile
     assert own_ids == {tenant["campaign_id"]}
     assert foreign_ids == {other["campaign_id"]}

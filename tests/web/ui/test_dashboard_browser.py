@@ -20,6 +20,15 @@ WAIT_S = 20
 ALERT_RED = "rgba(179, 38, 30, 1)"
 
 
+READ_TOKEN_JS = "return sessionStorage.getItem('dialer.accessToken')"
+# The status text while the widget is in the reconnecting state, else null,
+# read in one step so the state cannot change between the two reads.
+RECONNECTING_TEXT_JS = """
+const status = document.getElementById("connection-status");
+return status.dataset.state === "reconnecting" ? status.textContent.trim() : null;
+"""
+
+
 def text_of(driver, css: str) -> str:
     """Return the element's visible text with no-break spaces as plain spaces."""
     return driver.find_element(By.CSS_SELECTOR, css).text.replace("\u00a0", " ").replace("\u202f", " ")
@@ -66,6 +75,7 @@ def test_login_wrong_password_shows_error(browser, live_server, tenant):
 def test_dashboard_live_figures_and_alert(browser, live_server, config, tenant, conn, redis_client, tmp_path):
     row = f'tr[data-campaign-id="{tenant["campaign_id"]}"]'
     channel = events_channel(config.redis_prefix, tenant["id"])
+    event = json.dumps({"type": "campaign.counters", "campaign_id": tenant["campaign_id"]})
 
     # The login page and the empty dashboard, in Spanish by default.
     browser.get(f"{live_server}/login")
@@ -88,7 +98,7 @@ def test_dashboard_live_figures_and_alert(browser, live_server, config, tenant, 
         counters_key(config.redis_prefix, tenant["id"], tenant["campaign_id"]),
         mapping={"dialing": 4, "ringing": 7, "talking": 2, "agents_available": 3, "agents_logged_in": 5},
     )
-    redis_client.publish(channel, json.dumps({"type": "campaign.counters", "campaign_id": tenant["campaign_id"]}))
+    redis_client.publish(channel, event)
     wait_for_text(browser, f"{row} [data-field=ringing]", "7")
     assert text_of(browser, f"{row} [data-field=dialing]") == "4"
     assert text_of(browser, f"{row} [data-field=talking]") == "2"
@@ -97,7 +107,7 @@ def test_dashboard_live_figures_and_alert(browser, live_server, config, tenant, 
 
     # 1 abandoned call in 20 live answers is 5 %, over the 3 % limit.
     add_live_answers(conn, tenant, live=20, abandoned=1)
-    redis_client.publish(channel, json.dumps({"type": "campaign.counters", "campaign_id": tenant["campaign_id"]}))
+    redis_client.publish(channel, event)
     wait_for_text(browser, f"{row} [data-field=abandonment_15m]", "5,0 %")
     assert text_of(browser, f"{row} [data-field=abandonment_30d]") == "5,0 %"
     alert_bar = wait_for(browser, "#global-alert-bar:not([hidden])")
@@ -130,14 +140,28 @@ def test_dashboard_live_figures_and_alert(browser, live_server, config, tenant, 
 def test_dashboard_refreshes_expired_token(browser, short_token_server, tenant):
     log_in(browser, short_token_server, tenant["email"], tenant["password"])
     wait_for(browser, '#connection-status[data-state="connected"]')
-    first_token = browser.execute_script("return sessionStorage.getItem('dialer.accessToken')")
+    first_token = browser.execute_script(READ_TOKEN_JS)
 
     # The server closes the socket when the 2 s token expires, and the page
     # refreshes the token through the refresh cookie and reconnects.
     WebDriverWait(browser, WAIT_S).until(
-        lambda d: d.execute_script("return sessionStorage.getItem('dialer.accessToken')") not in (first_token, None)
+        lambda d: d.execute_script(READ_TOKEN_JS) not in (first_token, None)
     )
     wait_for(browser, '#connection-status[data-state="connected"]')
 
     assert browser.current_url == f"{short_token_server}/"
     assert browser.find_element(By.ID, "live-notice").is_displayed() is False
+
+
+def test_dashboard_reconnects_after_drop(browser, live_server, tenant):
+    log_in(browser, live_server, tenant["email"], tenant["password"])
+    wait_for(browser, '#connection-status[data-state="connected"]')
+
+    # The page closes its socket when the browser goes offline, then
+    # reconnects after a backoff delay.
+    browser.execute_script("window.dispatchEvent(new Event('offline'))")
+    status_text = WebDriverWait(browser, WAIT_S).until(lambda d: d.execute_script(RECONNECTING_TEXT_JS))
+    wait_for(browser, '#connection-status[data-state="connected"]')
+
+    assert status_text.startswith("Reconectando en ")
+    assert text_of(browser, "#connection-status-text") == "Conectado"
