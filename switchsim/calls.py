@@ -419,6 +419,9 @@ class Call:
             }
         )
         self.agent_leg = agent_leg
+        # Member-leg events of the bridge (Bridge-B-Unique-ID, Other-Leg-*) name the agent leg.
+        for key in ("agent_uuid", "agent_channel_name", "agent_target", "agent"):
+            leg.tokens[key] = agent_leg.tokens[key]
         node.add_channel(agent_leg)
         agent_leg.mark("created")
         node.emit("agent.create", agent_leg)
