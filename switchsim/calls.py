@@ -15,7 +15,7 @@ from switchsim.originate import OriginateRequest
 
 log = logging.getLogger(__name__)
 
-# Hangup cause, q850 code and the template each failed outcome uses.
+# Hangup cause and event template of each unanswered outcome.
 FAILURES = {
     "busy": ("USER_BUSY", "hangup.busy"),
     "failure": ("NORMAL_TEMPORARY_FAILURE", "hangup.failure"),
@@ -191,6 +191,8 @@ class Call:
             self.node.sleep(self.plan.greeting_s + self.node.profile.park_hold_s)
             self.hangup_remote()
         else:
+            # NOTE: any extension (``dialer XML dialer``, or an inline dialplan)
+            # runs the dialer context; other dialplans are not simulated.
             self.run_dialer_context()
 
     # -- dialer context ----------------------------------------------------
