@@ -76,7 +76,7 @@ install_venv() {
     echo "$sum" >"$stamp"
   fi
   if [ -d "$ROOT/web/translations" ]; then
-    "$ROOT/.venv/bin/pybabel" compile -q -d "$ROOT/web/translations"
+    "$ROOT/.venv/bin/pybabel" -q compile -d "$ROOT/web/translations"
   fi
 }
 
