@@ -1,0 +1,58 @@
+"""``dialer cdr load``: files from mod_json_cdr's err-log-dir."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.web.cdr_samples import FIXTURES, for_tenant, read_request
+from web.cdr import loader
+
+
+def _write_cdr(folder, tenant_id: int, call_uuid: str, variant: str = "raw") -> None:
+    request = read_request(FIXTURES / "cdr_http" / variant / "originate_answer_hangup.http")
+    body = for_tenant(request, tenant_id, uuid=call_uuid)
+    (folder / f"{call_uuid}.cdr.json").write_bytes(body + b"\n")
+
+
+def test_loader_stores_and_moves(tmp_path, conn, tenant, config, monkeypatch, capsys):
+    monkeypatch.setenv("DIALER_DATABASE_URL", config.database_url)
+    stored = str(uuid.uuid4())
+    encoded = str(uuid.uuid4())
+    _write_cdr(tmp_path, tenant["id"], stored)
+    _write_cdr(tmp_path, tenant["id"], encoded, variant="encoded")
+    (tmp_path / "broken.cdr.json").write_text('{"variables": {"uuid": ', encoding="utf-8")
+
+    status = loader.main([str(tmp_path)])
+
+    assert status == 2
+    assert "stored=2 duplicate=0 rejected=1" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "loaded").iterdir()) == sorted(
+        [f"{stored}.cdr.json", f"{encoded}.cdr.json"]
+    )
+    assert (tmp_path / "rejected" / "broken.cdr.json").exists()
+    reason = (tmp_path / "rejected" / "broken.cdr.json.reason.txt").read_text()
+    assert reason.startswith("malformed:")
+    assert list(tmp_path.glob("*.cdr.json")) == []
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) AS n FROM cdr WHERE call_uuid IN (%s, %s)", (stored, encoded))
+        assert cur.fetchone()["n"] == 2
+
+
+def test_loader_second_run_counts_duplicates(tmp_path, tenant, config, monkeypatch, capsys):
+    monkeypatch.setenv("DIALER_DATABASE_URL", config.database_url)
+    call_uuid = str(uuid.uuid4())
+    _write_cdr(tmp_path, tenant["id"], call_uuid)
+    assert loader.main([str(tmp_path)]) == 0
+    _write_cdr(tmp_path, tenant["id"], call_uuid)
+
+    status = loader.main([str(tmp_path)])
+
+    assert status == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "stored=0 duplicate=1 rejected=0"
+
+
+def test_loader_missing_folder_fails(tmp_path, capsys):
+    status = loader.main([str(tmp_path / "absent")])
+
+    assert status == 1
+    assert "is not a folder" in capsys.readouterr().out
