@@ -58,7 +58,7 @@ class Session:
             log.warning("esl.client_too_slow address=%s queued=%s", self.address, self.outbox.qsize())
             self.close()
             return
-        encode = wire.event_json if self.format == "json" else wire.event_plain
+        encode = wire.encode_event_json if self.format == "json" else wire.encode_event_plain
         if self.held is not None:
             self.held.append(encode(headers, body))
         else:
