@@ -430,7 +430,7 @@ class PredictivePacer:
         tables = self._refresh(state)
         supply, supply_var = self.expected_free_agents(state, tables)
         demand, demand_var = self._expected_live_calls(state, tables)
-        target = _budgeted_target(settings.abandonment_target, state.rolling_30_days)
+        target = _budgeted_target(settings.abandonment_target, state.rolling_30_days, self.model_target_scale)
         model_dials = _max_dials(
             supply, supply_var, demand, demand_var, live_rate, target, self._headroom(state)
         )
@@ -640,14 +640,14 @@ def _dial_level(state: PacingState, dials: int) -> float:
     return (busy + state.lines_out + dials) / state.agents_logged_in
 
 
-def _budgeted_target(target: float, rolling: AbandonmentCounts) -> float:
+def _budgeted_target(target: float, rolling: AbandonmentCounts, scale: float) -> float:
     """Return the model's abandonment target, shrunk as the rolling 30-day rate climbs.
 
     Full below 60 % of the campaign target, zero at the target, linear
     between. The rolling rate settles where this line meets
     the rate the model produces, a little under the target.
     """
-    full = target * PredictivePacer.model_target_scale
+    full = target * scale
     rate = rolling.rate
     if rate is None:
         return full
