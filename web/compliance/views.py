@@ -1,0 +1,263 @@
+"""Views of the compliance blueprint (see the package docstring for the routes)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+
+from flask import Blueprint, Response, current_app, g, jsonify, make_response, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from dialer_common.compliance import dnc, report, settings
+from dialer_common.compliance.packs import PackSet
+from dialer_common.errors import ValidationError
+from dialer_common.phone import InvalidPhoneNumber, mask, to_e164
+from web.auth.rbac import require_role
+from web.dashboard import page_locale
+from web.db import get_conn
+from web.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("compliance", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/compliance/static")
+
+PACKS_KEY = "dialer.compliance_packs"
+MAX_DNC_NUMBERS = 10_000
+# A national registry copy for a few area codes has some million rows.
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+@bp.record_once
+def _load_packs(state) -> None:
+    state.app.extensions.setdefault(PACKS_KEY, PackSet.load())
+
+
+def shipped_packs() -> PackSet:
+    return current_app.extensions[PACKS_KEY]
+
+
+def _tenant_packs() -> PackSet:
+    return settings.tenant_packs(get_conn(), g.tenant_id, shipped_packs())
+
+
+# Rule packs ------------------------------------------------------------------
+
+@bp.get("/api/compliance/packs")
+@require_role("admin", "supervisor", "viewer")
+def list_packs() -> Response:
+    packs = _tenant_packs()
+    return jsonify({"packs": [_pack_json(pack) for pack in sorted(packs, key=lambda p: p.id)]})
+
+
+@bp.put("/api/compliance/packs/<pack_id>/override")
+@require_role("admin")
+def put_override(pack_id: str) -> Response:
+    body = request.get_data(as_text=True)
+    try:
+        saved = settings.save_override(get_conn(), g.tenant_id, body, shipped_packs())
+    except ValidationError as error:
+        raise ApiError("invalid_pack", _("The rule pack was rejected: %(error)s", error=str(error))) from None
+    if saved != pack_id:
+        raise ApiError("invalid_pack", _("The override is for pack %(saved)s, not %(pack)s.", saved=saved, pack=pack_id))
+    return jsonify({"pack": _pack_json(_tenant_packs().get(pack_id))})
+
+
+def _pack_json(pack) -> dict:
+    return {
+        "id": pack.id, "version": pack.version, "title": pack.title, "country": pack.country,
+        "purposes": sorted(pack.purposes), "states": sorted(pack.states),
+        "windows": [{"weekdays": sorted(w.weekdays), "start_minute": w.start, "end_minute": w.end}
+                    for w in pack.windows],
+        "closed_weekdays": sorted(pack.closed_weekdays), "holiday_calendar": pack.holiday_calendar,
+        "caps": [{"scope": c.scope, "limit": c.limit, "window_s": c.window_s} for c in pack.caps],
+        "registries": [r.name for r in pack.registries],
+    }
+
+
+# Campaign settings and report ------------------------------------------------
+
+def _campaign(campaign_id: int) -> dict:
+    row = report.campaign_row(get_conn(), g.tenant_id, campaign_id)
+    if row is None:
+        raise ApiError("not_found", _("Campaign %(id)s not found.", id=campaign_id), status=404)
+    return row
+
+
+@bp.get("/api/compliance/campaigns/<int:campaign_id>/settings")
+@require_role("admin", "supervisor", "viewer")
+def get_settings(campaign_id: int) -> Response:
+    return _settings_json(_campaign(campaign_id))
+
+
+def _settings_json(row: dict) -> Response:
+    return jsonify({"purpose": row["compliance_purpose"], "packs": list(row["compliance_packs"]),
+                    "retry_delays_s": row["retry_delays_s"]})
+
+
+@bp.put("/api/compliance/campaigns/<int:campaign_id>/settings")
+@require_role("admin")
+def put_settings(campaign_id: int) -> Response:
+    _campaign(campaign_id)
+    data = request.get_json(silent=True) or {}
+    try:
+        settings.save_campaign_rules(get_conn(), g.tenant_id, campaign_id, data.get("purpose", ""),
+                                     list(data.get("packs") or []), dict(data.get("retry_delays_s") or {}),
+                                     shipped_packs())
+    except ValidationError as error:
+        raise ApiError("invalid_settings", _("Invalid compliance settings: %(error)s", error=str(error))) from None
+    return _settings_json(_campaign(campaign_id))
+
+
+@bp.get("/api/compliance/campaigns/<int:campaign_id>/report")
+@require_role("admin", "supervisor", "viewer")
+def campaign_report(campaign_id: int) -> Response:
+    data = report.build_report(get_conn(), g.tenant_id, _campaign(campaign_id), _tenant_packs())
+    if request.args.get("format") == "csv":
+        return _report_csv(data)
+    return jsonify(data)
+
+
+def _report_csv(data: dict) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    abandonment = data["abandonment"]
+    writer.writerow([_("section"), _("key"), _("value"), _("detail")])
+    writer.writerow(["abandonment", "rate_pct", abandonment["rate_pct"], f"{abandonment['abandoned']}/"
+                     f"{abandonment['live_answers']} {abandonment['since']} .. {abandonment['until']}"])
+    writer.writerow(["abandonment", "must_go_progressive", abandonment["must_go_progressive"], ""])
+    for window in abandonment["daily_30_day_windows"]:
+        writer.writerow(["abandonment_30_day_window", window["window_end"], window["rate_pct"],
+                         f"{window['abandoned']}/{window['live_answers']}"])
+    for key, value in data["ring_times"].items():
+        writer.writerow(["ring_times", key, value, ""])
+    for play in data["safe_harbor_plays"]:
+        writer.writerow(["safe_harbor_play", play["call_uuid"], play["safe_harbor_at"], play["lead_id"]])
+    for item in data["dnc_lists"]:
+        writer.writerow(["dnc_list", item["registry"], item["list_date"], item["uploaded_at"]])
+    for warning in data["dnc_warnings"]:
+        writer.writerow(["dnc_warning", "", "", warning])
+    for block in data["blocked_by_rule"]:
+        writer.writerow(["blocked_by_rule", block["rule"], block["blocked"], block["last_blocked_at"]])
+    response = make_response(out.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="compliance-campaign-{data["campaign"]["id"]}.csv"')
+    return response
+
+
+@bp.get("/compliance/campaigns/<int:campaign_id>")
+def report_page(campaign_id: int) -> Response:
+    locale = page_locale()
+    with force_locale(locale):
+        body = render_template("compliance_report.html", locale=locale, campaign_id=campaign_id,
+                               other_locale="en" if locale == "es" else "es", strings=_page_strings())
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    return response
+
+
+def _page_strings() -> dict:
+    return {
+        "networkError": _("The server cannot be reached: check the connection and try again."),
+        "sessionExpired": _("Your session has expired: log in again."),
+        "noData": _("No data in this period."),
+        "yes": _("Yes"),
+        "no": _("No"),
+    }
+
+
+# Do-not-call -----------------------------------------------------------------
+
+def _e164(value: str, field: str) -> str:
+    try:
+        return to_e164(str(value))
+    except InvalidPhoneNumber as error:
+        raise ApiError("invalid_number", error.render(_), field=field) from None
+
+
+@bp.post("/api/dnc")
+@require_role("admin", "supervisor", "agent")
+def add_dnc() -> Response:
+    data = request.get_json(silent=True) or {}
+    numbers = data.get("numbers")
+    if not isinstance(numbers, list) or not numbers or len(numbers) > MAX_DNC_NUMBERS:
+        raise ApiError("invalid_numbers", _("Send \"numbers\" as a list of 1 to %(max)s phone numbers.",
+                                            max=MAX_DNC_NUMBERS), field="numbers")
+    phones = [_e164(number, "numbers") for number in numbers]
+    added = dnc.add_numbers(get_conn(), g.tenant_id, phones, str(data.get("reason", ""))[:200],
+                            f"user:{g.user_id}")
+    return jsonify({"numbers": len(phones), "added": added}), 201
+
+
+@bp.post("/api/dnc/upload")
+@require_role("admin", "supervisor")
+def upload_dnc() -> Response:
+    # The app's 1 MB request limit is too small for a registry copy.
+    request.max_content_length = MAX_UPLOAD_BYTES
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError("missing_file", _("Attach the CSV file in the \"file\" field."), field="file")
+    registry = request.form.get("registry", "internal").strip()
+    rows = _read_dnc_csv(upload.read())
+    if registry == "internal":
+        added = dnc.add_numbers(get_conn(), g.tenant_id, [phone for phone, _signup in rows], "csv upload",
+                                f"user:{g.user_id}")
+        return jsonify({"registry": "internal", "numbers": len(rows), "added": added, "warnings": []}), 201
+    list_date = _date(request.form.get("list_date", ""), "list_date")
+    try:
+        result = dnc.add_registry_list(get_conn(), g.tenant_id, registry, list_date, rows, _tenant_packs(),
+                                       file_name=upload.filename or "")
+    except ValidationError as error:
+        raise ApiError("invalid_registry", str(error), field="registry") from None
+    for warning in result.warnings:
+        log.warning("dnc.registry_stale tenant_id=%s registry=%s warning=%s", g.tenant_id, registry, warning)
+    return jsonify({"registry": registry, "list_id": result.list_id, "list_date": list_date.isoformat(),
+                    "numbers": result.numbers, "warnings": list(result.warnings)}), 201
+
+
+def _read_dnc_csv(data: bytes) -> list[tuple[str, dt.date | None]]:
+    """Read ``phone[,signup_date]`` rows; a header row is skipped when its first cell has no digit."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    rows = []
+    for line_number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not cells or not cells[0].strip():
+            continue
+        if line_number == 1 and not any(ch.isdigit() for ch in cells[0]):
+            continue
+        phone = _e164(cells[0], f"file line {line_number}")
+        signup = _date(cells[1], f"file line {line_number}") if len(cells) > 1 and cells[1].strip() else None
+        rows.append((phone, signup))
+    if not rows:
+        raise ApiError("empty_file", _("The file has no phone numbers."), field="file")
+    return rows
+
+
+def _date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ApiError("invalid_date", _("Invalid date %(value)s: write it as YYYY-MM-DD.", value=value),
+                       field=field) from None
+
+
+@bp.get("/api/dnc")
+@require_role("admin", "supervisor", "agent", "viewer")
+def lookup_dnc() -> Response:
+    phone = _e164(request.args.get("number", ""), "number")
+    listings = dnc.lookup_number(get_conn(), g.tenant_id, phone)
+    log.info("dnc.looked_up tenant_id=%s phone=%s listed=%s", g.tenant_id, mask(phone), bool(listings))
+    return jsonify({
+        "number": phone,
+        "listed": bool(listings),
+        "listings": [{"registry": row["registry"] or "internal", "effective_at": row["effective_at"].isoformat(),
+                      "reason": row["reason"], "added_at": row["created_at"].isoformat()} for row in listings],
+    })
