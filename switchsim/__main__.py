@@ -95,6 +95,19 @@ def build_parser(config: Config) -> argparse.ArgumentParser:
         help="share of bridged calls the agent ends, 0..1 (default 0.6)",
     )
     parser.add_argument(
+        "--queue-max-wait",
+        type=float,
+        default=3.0,
+        help="mod_callcenter max-wait-time in simulated seconds, 0 = off (default %(default)s)",
+    )
+    parser.add_argument(
+        "--queue-no-agent-wait",
+        type=float,
+        default=0.0,
+        help="simulated seconds a member waits while every tier agent is Logged Out, 0 = off "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
         "--acl",
         default="",
         help="comma-separated client networks allowed to connect, e.g. 127.0.0.1/32 (default: all)",
@@ -137,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         heartbeat_s=args.heartbeat,
         agent_wrap_up_s=args.agent_wrap_up,
         agent_hangup_share=args.agent_hangup_share,
+        queue_max_wait_s=args.queue_max_wait,
+        queue_no_agent_wait_s=args.queue_no_agent_wait,
         allowed_networks=[],
         cdr_enabled=not args.no_cdr,
     )

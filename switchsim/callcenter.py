@@ -189,6 +189,14 @@ class CallCenter:
             return None
         return min(candidates, key=lambda item: item[:3])[3]
 
+    def has_agents(self, queue: str) -> bool:
+        """Return True when a tier agent of ``queue`` is not Logged Out (On Break counts)."""
+        for tier in self.tiers:
+            agent = self.agents.get(tier.agent)
+            if tier.queue == queue and agent is not None and agent.status != "Logged Out":
+                return True
+        return False
+
     def queue_members(self, queue: str) -> list[Member]:
         cutoff = int(time.time()) - DISCARD_ABANDONED_AFTER_S
         self.members = [

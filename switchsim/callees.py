@@ -40,9 +40,12 @@ class CalleeProfile:
     misclassification_rate: float = 0.05
     # Mean of the log-normal talk time between callee and agent.
     talk_mean_s: float = 120.0
-    # Time a parked callee (no dialplan) stays on the line after answer.
+    # Time a callee stays on the line after answer when the originate runs an
+    # application (``&park()``, ``&callcenter(q)``) instead of the dialer context.
     park_hold_s: float = 3.0
-    forced: dict[str, str] = field(default_factory=dict)
+    # Number -> outcome name, or -> {"outcome": ..., <CalleePlan field>: value}
+    # to pin timings and the AMD result of that number.
+    forced: dict[str, str | dict] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path) -> CalleeProfile:
@@ -72,11 +75,40 @@ class CalleeProfile:
                 )
         if sum(self.mix.values()) <= 0:
             raise ProfileError("callee mix weights sum to 0; give at least one outcome a positive weight")
-        for number, outcome in self.forced.items():
-            if outcome not in OUTCOMES:
-                raise ProfileError(
-                    f"invalid forced outcome {outcome!r} for number {number!r}; expected one of {OUTCOMES}"
-                )
+        for number, forced in self.forced.items():
+            _validate_forced(number, forced)
+
+
+_PLAN_FIELDS = ("ring_s", "early_media", "greeting_s", "amd_result", "talk_s", "hold_s")
+AMD_RESULTS = ("person", "machine", "unknown")
+
+
+def _validate_forced(number: str, forced) -> None:
+    outcome = forced.get("outcome") if isinstance(forced, dict) else forced
+    if outcome not in OUTCOMES:
+        raise ProfileError(
+            f"invalid forced outcome {outcome!r} for number {number!r}; expected one of {OUTCOMES}"
+        )
+    if not isinstance(forced, dict):
+        return
+    for name, value in forced.items():
+        if name == "outcome":
+            continue
+        if name not in _PLAN_FIELDS:
+            known = ", ".join(("outcome", *_PLAN_FIELDS))
+            raise ProfileError(f"unknown field {name!r} forced for number {number!r}; known: {known}")
+        if name == "amd_result" and value not in AMD_RESULTS:
+            raise ProfileError(
+                f"invalid amd_result {value!r} forced for number {number!r}; expected one of {AMD_RESULTS}"
+            )
+        if name == "early_media" and not isinstance(value, bool):
+            raise ProfileError(
+                f"invalid early_media {value!r} forced for number {number!r}; expected true or false"
+            )
+        if name.endswith("_s") and (not isinstance(value, (int, float)) or value < 0):
+            raise ProfileError(
+                f"invalid {name} {value!r} forced for number {number!r}; expected seconds >= 0"
+            )
 
 
 @dataclass
@@ -89,6 +121,9 @@ class CalleePlan:
     greeting_s: float
     amd_result: str
     talk_s: float
+    # Time the callee stays up after answer when an application runs instead
+    # of the dialer context.
+    hold_s: float = 0.0
 
 
 def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
@@ -98,7 +133,9 @@ def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
 def plan_call(profile: CalleeProfile, seed: int, number: str, attempt: int) -> CalleePlan:
     """Draw the plan of attempt ``attempt`` (1-based) to ``number``; same inputs, same plan."""
     rng = random.Random(f"{seed}:{number}:{attempt}")
-    outcome = profile.forced.get(number) or profile.forced.get(number.lstrip("+"))
+    forced = profile.forced.get(number) or profile.forced.get(number.lstrip("+"))
+    overrides = dict(forced) if isinstance(forced, dict) else {}
+    outcome = overrides.pop("outcome", forced)
     if outcome is None:
         outcomes = list(profile.mix)
         outcome = rng.choices(outcomes, weights=[profile.mix[name] for name in outcomes])[0]
@@ -116,11 +153,15 @@ def plan_call(profile: CalleeProfile, seed: int, number: str, attempt: int) -> C
     detected = {"person": "machine", "machine": "person"}.get(outcome, "") if wrong else outcome
     sigma = 0.5
     talk_s = rng.lognormvariate(math.log(profile.talk_mean_s) - sigma * sigma / 2, sigma)
-    return CalleePlan(
+    plan = CalleePlan(
         outcome=outcome,
         ring_s=ring_s,
         early_media=rng.random() < profile.early_media_share,
         greeting_s=greeting_s,
         amd_result=detected,
         talk_s=talk_s,
+        hold_s=greeting_s + profile.park_hold_s,
     )
+    for name, value in overrides.items():
+        setattr(plan, name, value)
+    return plan

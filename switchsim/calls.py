@@ -89,6 +89,8 @@ class Call:
         self.agent = None
         self.member = None
         self.applications: list[tuple[str, str]] = []
+        # Monotonic time the callee sends BYE in application flows (set at answer).
+        self.callee_bye_at = float("inf")
 
     # -- background job ----------------------------------------------------
 
@@ -157,8 +159,16 @@ class Call:
             return
         node.sleep(plan.ring_s)
         leg.mark("answered")
+        # After early media the answer event differs: with the job already
+        # returned, the application has started and the caller ID has flipped.
+        key = "answer"
+        if plan.early_media:
+            key = "answer.early_ignored" if self.ignore_early_media else "answer.early"
+        # CHANNEL_ANSWER still carries the call state from before the answer.
+        node.emit(key, leg, overrides={"Channel-Call-State": leg.call_state})
+        leg.answer_call_state = leg.call_state
         leg.call_state = "ACTIVE"
-        node.emit("answer", leg)
+        self.callee_bye_at = time.monotonic() + plan.hold_s / node.settings.speed
         self.send_job(f"+OK {leg.uuid}\n")
 
     def fail(self, outcome: str) -> None:
@@ -183,17 +193,61 @@ class Call:
 
     def after_answer(self) -> None:
         request = self.request
-        if request.application == "callcenter":
-            self.applications.append(("callcenter", request.application_arg))
-            self.enter_queue(request.application_arg, dialer=False)
-        elif request.application:
-            self.applications.append((request.application, request.application_arg))
-            self.node.sleep(self.plan.greeting_s + self.node.profile.park_hold_s)
-            self.hangup_remote()
+        if request.application:
+            if self.run_application(request.application, request.application_arg):
+                self.hangup_local("NORMAL_CLEARING")
+        elif request.dialplan == "inline":
+            self.run_inline(request.extension)
         else:
-            # NOTE: any extension (``dialer XML dialer``, or an inline dialplan)
-            # runs the dialer context; other dialplans are not simulated.
+            # NOTE: any other extension (``dialer XML dialer`` or an XML
+            # extension) runs the dialer context; other dialplans are not simulated.
             self.run_dialer_context()
+
+    def run_inline(self, extension: str) -> None:
+        """Run an inline dialplan ``app:arg,app:arg``, then hang up like FreeSWITCH does."""
+        # The originate transfers the answered leg into the inline dialplan.
+        self.leg.set_runtime("max_forwards", "70")
+        self.leg.set_runtime(
+            "transfer_history", f"{int(time.time())}:{self.leg.uuid}:bl_xfer:{extension}/default/inline"
+        )
+        self.leg.set_runtime(
+            "transfer_source", f"{int(time.time())}:{self.leg.uuid}:bl_xfer:{extension}/default/inline"
+        )
+        for item in extension.split(","):
+            name, _, argument = item.partition(":")
+            if not self.run_application(name, argument):
+                return
+        self.hangup_local("NORMAL_CLEARING")
+
+    def run_application(self, name: str, argument: str) -> bool:
+        """Run one dialplan application; return False once the channel has hung up."""
+        node, leg = self.node, self.leg
+        self.applications.append((name, argument))
+        leg.application = name
+        if name == "callcenter":
+            self.enter_queue(argument, dialer=False)
+            return not leg.times["hangup"]
+        overrides = {"Application": name, "Application-Data": argument}
+        node.emit("execute.app", leg, overrides=overrides)
+        if name == "park":
+            self.wait_callee(float("inf"))
+            self.hangup_remote()
+            return False
+        if name == "sleep" and not self.wait_callee(_int(argument, 0) / 1000):
+            self.hangup_remote()
+            return False
+        node.emit("execute_complete.app", leg, overrides={**overrides, "Application-Response": "_none_"})
+        return True
+
+    def wait_callee(self, simulated_s: float) -> bool:
+        """Sleep ``simulated_s`` scaled; return False when the callee hangs up first (``plan.hold_s``)."""
+        wall_s = simulated_s / self.node.settings.speed
+        remaining = self.callee_bye_at - time.monotonic()
+        if remaining <= wall_s:
+            gevent.sleep(max(0.0, remaining))
+            return False
+        gevent.sleep(wall_s)
+        return True
 
     # -- dialer context ----------------------------------------------------
 
@@ -237,7 +291,6 @@ class Call:
 
     def enter_queue(self, queue: str, dialer: bool, greeting_end_ms: int = 0) -> None:
         from switchsim.callcenter import Member
-        from switchsim.decision import safe_harbor_deadline_ms
 
         node, leg = self.node, self.leg
         center = node.callcenter
@@ -259,14 +312,15 @@ class Call:
             "members-count",
             {"CC-Queue": queue, "CC-Count": str(center.waiting_count(queue)), "CC-Selection": "Single-Queue"},
         )
-        deadline = (
-            time.monotonic() + safe_harbor_deadline_ms() / 1000 / node.settings.speed if dialer else None
-        )
-        agent = self._wait_for_agent(queue, deadline)
-        if agent is None:
-            self.abandon(queue)
-            return
-        self.bridge_agent(queue, agent, dialer)
+        agent, reason = self._wait_for_agent(queue, dialer)
+        if agent is not None:
+            self.bridge_agent(queue, agent, dialer)
+        elif reason == "HANGUP":
+            self.hangup_in_queue(queue)
+        else:
+            self.leave_queue(queue, reason)
+            if dialer:
+                self.play_safe_harbor(queue)
 
     def _cc_member_headers(self, action: str, **extra: str) -> dict[str, str]:
         member = self.member
@@ -282,47 +336,105 @@ class Call:
         values.update(extra)
         return values
 
-    def _wait_for_agent(self, queue: str, deadline: float | None):
-        center = self.node.callcenter
+    def _wait_for_agent(self, queue: str, dialer: bool):
+        """Wait for an agent; return ``(agent, "")`` or ``(None, why the wait ended)``.
+
+        The reasons are mod_callcenter's cancel reasons, plus ``HANGUP`` when
+        the callee hung up. The dialer context bounds the wait itself: its
+        script sends ``uuid_break`` at the Safe Harbor deadline (``BREAK_OUT``),
+        so an On Break agent cannot hold a dialer call. Outside the dialer
+        context only the queue's limits and the callee end the wait.
+        """
+        from switchsim.decision import safe_harbor_deadline_ms
+
+        node = self.node
+        center, settings = node.callcenter, node.settings
+        now = time.monotonic()
+        deadlines = {"HANGUP": float("inf") if dialer else self.callee_bye_at}
+        if dialer:
+            deadlines["BREAK_OUT"] = now + safe_harbor_deadline_ms() / 1000 / settings.speed
+        if settings.queue_max_wait_s > 0:
+            deadlines["TIMEOUT"] = now + settings.queue_max_wait_s / settings.speed
+        no_agent_since = None
         while True:
             agent = center.pick_agent(queue)
             if agent is not None:
-                return agent
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return None
-            center.changed.wait(timeout=min(remaining, 1.0) if remaining is not None else 1.0)
+                return agent, ""
+            now = time.monotonic()
+            if settings.queue_no_agent_wait_s > 0:
+                # On Break agents count as present, so only all-Logged-Out tiers start this timer.
+                if center.has_agents(queue):
+                    no_agent_since = None
+                    deadlines.pop("NO_AGENT_TIMEOUT", None)
+                elif no_agent_since is None:
+                    no_agent_since = now
+                    deadlines["NO_AGENT_TIMEOUT"] = now + settings.queue_no_agent_wait_s / settings.speed
+            reason, deadline = min(deadlines.items(), key=lambda item: item[1])
+            if now >= deadline:
+                return None, reason
+            center.changed.wait(timeout=min(deadline - now, 1.0))
 
-    def abandon(self, queue: str) -> None:
-        """No agent in time: play the Safe Harbor message and hang up."""
+    def leave_queue(self, queue: str, reason: str) -> None:
+        """End the member's wait while the channel is up; the callcenter app returns."""
         node, leg, member = self.node, self.leg, self.member
-        center = node.callcenter
         now_epoch = int(time.time())
         member.state, member.abandoned_epoch = "Abandoned", now_epoch
-        leg.set_runtime("cc_queue_canceled_epoch", str(now_epoch))
-        leg.set_runtime("cc_cause", "cancel")
-        leg.set_runtime("cc_cancel_reason", "TIMEOUT")
+        node.emit("cc.member-queue-end.cancel", leg, overrides=self._cc_cancel_headers(reason, now_epoch))
+        self._set_cancel_variables(reason, now_epoch)
+        self._notify_members_count(queue)
         node.emit(
-            "cc.member-queue-end.cancel",
+            "execute_complete.callcenter.cancel",
             leg,
-            overrides=self._cc_member_headers(
-                "member-queue-end",
-                **{
-                    "CC-Member-Leaving-Time": str(now_epoch),
-                    "CC-Cause": "Cancel",
-                    "CC-Cancel-Reason": "TIMEOUT",
-                },
-            ),
+            overrides={"Application-Data": queue, "Application-Response": "_none_"},
         )
+        log.info("call.queue_left call_uuid=%s queue=%s reason=%s", leg.uuid, queue, reason)
+
+    def hangup_in_queue(self, queue: str) -> None:
+        """The callee hung up while waiting: ``BREAK_OUT`` between CHANNEL_HANGUP and its COMPLETE."""
+        node, leg, member = self.node, self.leg, self.member
+        leg.ending = True
+        self._emit_hangup(leg, "hangup.answered", {}, "NORMAL_CLEARING")
+        now_epoch = int(time.time())
+        member.state, member.abandoned_epoch = "Abandoned", now_epoch
+        node.emit(
+            "cc.member-queue-end.hangup", leg, overrides=self._cc_cancel_headers("BREAK_OUT", now_epoch)
+        )
+        self._set_cancel_variables("BREAK_OUT", now_epoch)
+        self._notify_members_count(queue)
+        node.emit(
+            "execute_complete.callcenter.hangup",
+            leg,
+            overrides={"Application-Data": queue, "Application-Response": "_none_"},
+        )
+        self._complete_hangup(leg, "hangup_complete.answered", "cdr.answered", {}, "NORMAL_CLEARING")
+        log.info("call.queue_left call_uuid=%s queue=%s reason=BREAK_OUT", leg.uuid, queue)
+
+    def _set_cancel_variables(self, reason: str, now_epoch: int) -> None:
+        # mod_callcenter sets these after it fires member-queue-end.
+        self.leg.set_runtime("cc_queue_canceled_epoch", str(now_epoch))
+        self.leg.set_runtime("cc_cause", "cancel")
+        self.leg.set_runtime("cc_cancel_reason", reason)
+
+    def _cc_cancel_headers(self, reason: str, now_epoch: int) -> dict[str, str]:
+        return self._cc_member_headers(
+            "member-queue-end",
+            **{
+                "CC-Member-Leaving-Time": str(now_epoch),
+                "CC-Cause": "Cancel",
+                "CC-Cancel-Reason": reason,
+            },
+        )
+
+    def _notify_members_count(self, queue: str) -> None:
+        center = self.node.callcenter
         center.notify(
             "members-count",
             {"CC-Queue": queue, "CC-Count": str(center.waiting_count(queue)), "CC-Selection": "Single-Queue"},
         )
-        node.emit(
-            "execute_complete.callcenter",
-            leg,
-            overrides={"Application-Data": queue, "Application-Response": "_none_"},
-        )
+
+    def play_safe_harbor(self, queue: str) -> None:
+        """No agent in time on a dialer call: play the Safe Harbor message and hang up."""
+        node, leg = self.node, self.leg
         leg.set_runtime("dialer_safe_harbor_ms", str(now_us() // 1000))
         leg.set_runtime("dialer_abandoned", "true")
         self.applications.append(("playback", self.request.variable_map.get("dialer_safe_harbor_file", "")))
@@ -547,14 +659,21 @@ class Call:
         self.send_job(f"-ERR {cause}\n")
 
     def _hangup_leg(self, target: Leg, key: str, cdr_key: str, overrides: dict[str, str], cause: str) -> None:
-        node = self.node
+        self._emit_hangup(target, key, overrides, cause)
+        self._complete_hangup(target, key.replace("hangup", "hangup_complete"), cdr_key, overrides, cause)
+
+    def _emit_hangup(self, target: Leg, key: str, overrides: dict[str, str], cause: str) -> None:
         target.mark("hangup")
         target.hangup_cause = cause
         target.call_state = "HANGUP"
-        node.emit(key, target, target.other, overrides=overrides)
-        complete = node.renderer.render(
-            key.replace("hangup", "hangup_complete"), target, target.other, overrides=overrides
-        )
+        self.node.emit(key, target, target.other, overrides=overrides)
+
+    def _complete_hangup(
+        self, target: Leg, key: str, cdr_key: str, overrides: dict[str, str], cause: str
+    ) -> None:
+        """Post the CDR through its whole retry cycle, then fire CHANNEL_HANGUP_COMPLETE."""
+        node = self.node
+        complete = node.renderer.render(key, target, target.other, overrides=overrides)
         self.post_cdr(target, complete, cdr_key)
         node.publish(complete)
         node.remove_channel(target)

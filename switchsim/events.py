@@ -44,6 +44,10 @@ class Leg:
     hangup_cause: str = ""
     other: Leg | None = None
     ending: bool = False
+    # Dialplan application running on the channel, and the call state the
+    # channel had when it was answered (``show channels`` reports both).
+    application: str = ""
+    answer_call_state: str = ""
 
     def mark(self, name: str, microseconds: int | None = None) -> int:
         value = microseconds if microseconds is not None else now_us()
@@ -120,7 +124,8 @@ def time_header(name: str, leg: Leg | None, other: Leg | None) -> str | None:
             return str(value)
         if unit == "epoch":
             return str(value // 1_000_000)
-        return local_stamp(value) if value else None
+        # FreeSWITCH sets no *_stamp variable for a time the channel never reached.
+        return local_stamp(value) if value else ""
     return None
 
 
@@ -170,6 +175,8 @@ class Renderer:
                 headers.append((name, values[name]))
                 continue
             computed = time_header(name, leg, other) if leg is not None else None
+            if computed == "":
+                continue
             if computed is not None:
                 headers.append((name, computed))
                 continue

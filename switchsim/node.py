@@ -38,6 +38,13 @@ class NodeSettings:
     voicemail_play_s: float = 10.0
     # Share of bridged calls that the agent ends (the rest the callee ends).
     agent_hangup_share: float = 0.6
+    # Queue limits in simulated seconds, 0 = off. The defaults are those of
+    # freeswitch_conf/callcenter_queues/ventas.xml: max-wait-time 3, and
+    # max-wait-time-with-no-agent off. The no-agent wait here is the whole
+    # time until the cancel (FreeSWITCH 1.10.12 took 4 s for a limit of 2
+    # plus max-wait-time-with-no-agent-time-reached 2).
+    queue_max_wait_s: float = 3.0
+    queue_no_agent_wait_s: float = 0.0
     cdr_enabled: bool = True
     allowed_networks: list[str] = field(default_factory=list)
 
@@ -229,12 +236,12 @@ class Node:
             created_epoch=str(created // 1_000_000),
             name=tokens.get("channel_name", ""),
             state="CS_EXECUTE" if leg.times["answered"] else "CS_CONSUME_MEDIA",
+            callstate=leg.call_state,
             cid_name=tokens.get("cid_name", ""),
             cid_num=tokens.get("cid_number", ""),
             dest=tokens.get("number", ""),
             context="default",
             hostname=self.settings.hostname,
-            callstate=leg.call_state,
             callee_name="Outbound Call",
             callee_num=tokens.get("number", ""),
             call_uuid=leg.uuid,
@@ -243,6 +250,10 @@ class Node:
             initial_dest=tokens.get("number", ""),
             initial_context="default",
         )
+        if leg.application == "park":
+            # FreeSWITCH 1.10.12 lists an answered, parked originate leg in
+            # CS_CONSUME_MEDIA with the call state it had before the answer.
+            values.update(state="CS_CONSUME_MEDIA", callstate=leg.answer_call_state)
         return values
 
     def _originate(self, argument: str, job_uuid: str | None) -> str | None:

@@ -28,6 +28,8 @@ EVENT_SOURCES = [
     ("progress", "originate_no_answer", "CHANNEL_PROGRESS", "", "member", 0),
     ("progress_media", "originate_answer_hangup", "CHANNEL_PROGRESS_MEDIA", "", "member", 0),
     ("answer", "callcenter_flow", "CHANNEL_ANSWER", "", "member", 0),
+    ("answer.early", "originate_answer_hangup", "CHANNEL_ANSWER", "", "member", 0),
+    ("answer.early_ignored", "originate_answer_hangup_ignore_early_media", "CHANNEL_ANSWER", "", "member", 0),
     ("background_job", "originate_answer_hangup", "BACKGROUND_JOB", "", "", 0),
     ("heartbeat", "originate_answer_hangup", "HEARTBEAT", "", "", 0),
     ("hangup.answered", "originate_answer_hangup", "CHANNEL_HANGUP", "", "member", 0),
@@ -46,6 +48,24 @@ EVENT_SOURCES = [
     ("hangup_complete.bridged", "callcenter_flow", "CHANNEL_HANGUP_COMPLETE", "", "member", 0),
     ("execute.callcenter", "callcenter_flow", "CHANNEL_EXECUTE", "", "member", 0),
     ("execute_complete.callcenter", "callcenter_flow", "CHANNEL_EXECUTE_COMPLETE", "", "member", 0),
+    ("execute.app", "callcenter_no_agent", "CHANNEL_EXECUTE", "", "member", 1),
+    ("execute_complete.app", "callcenter_no_agent", "CHANNEL_EXECUTE_COMPLETE", "", "member", 1),
+    (
+        "execute_complete.callcenter.cancel",
+        "callcenter_no_agent",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "",
+        "member",
+        0,
+    ),
+    (
+        "execute_complete.callcenter.hangup",
+        "callcenter_on_break",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "",
+        "member",
+        0,
+    ),
     ("execute.uuid_bridge", "callcenter_flow", "CHANNEL_EXECUTE", "", "member", 1),
     ("agent.execute.uuid_bridge", "callcenter_flow", "CHANNEL_EXECUTE", "", "agent", 0),
     ("bridge", "callcenter_flow", "CHANNEL_BRIDGE", "", "member", 0),
@@ -68,6 +88,7 @@ EVENT_SOURCES = [
     ("cc.bridge-agent-end", "callcenter_flow", "CUSTOM", "bridge-agent-end", "agent", 0),
     ("cc.member-queue-end.terminated", "callcenter_flow", "CUSTOM", "member-queue-end", "member", 0),
     ("cc.member-queue-end.cancel", "callcenter_no_agent", "CUSTOM", "member-queue-end", "member", 0),
+    ("cc.member-queue-end.hangup", "callcenter_on_break", "CUSTOM", "member-queue-end", "member", 0),
 ]
 
 CDR_SOURCES = {

@@ -15,14 +15,27 @@ from dialer_common.esl import FrameParser, parse_event
 from tests.conftest import ROOT, free_port
 
 FIXTURES = ROOT / "tests" / "fixtures" / "freeswitch"
+# Callee of each test number. The replayed recordings' numbers pin the
+# timings the real far ends had (SIPp scenarios in fixtures/freeswitch/sipp).
 FORCED = {
-    "15550100": "person",
-    "15550101": "person",
-    "15550102": "person",
+    "15550100": {"outcome": "person", "ring_s": 2, "early_media": True, "hold_s": 3, "amd_result": "person"},
+    "15550101": {"outcome": "person", "amd_result": "person"},
+    "15550102": {
+        "outcome": "person",
+        "ring_s": 0.3,
+        "early_media": False,
+        "hold_s": 60,
+        "amd_result": "person",
+    },
+    "15550103": {"outcome": "person", "ring_s": 0.3, "early_media": False, "hold_s": 600},
     "15550104": "busy",
     "15550105": "failure",
     "15550106": "no_answer",
-    "15550120": "machine",
+    "15550107": "unreachable",
+    "15550110": {"outcome": "person", "ring_s": 2, "early_media": True, "hold_s": 3},
+    "15550111": {"outcome": "person", "ring_s": 0.3, "early_media": False, "hold_s": 8},
+    "15550120": {"outcome": "machine", "amd_result": "machine"},
+    "15550121": {"outcome": "person", "amd_result": "person", "talk_s": 600},
 }
 
 

@@ -93,7 +93,7 @@ def test_no_agent_plays_safe_harbor(node, cdr_server):
     assert complete.get("variable_dialer_bridged_ms") is None
     queue_end = next(e for e in node.events() if e.get("CC-Action") == "member-queue-end")
     assert queue_end.get("CC-Cause") == "Cancel"
-    assert queue_end.get("CC-Cancel-Reason") == "TIMEOUT"
+    assert queue_end.get("CC-Cancel-Reason") == "BREAK_OUT"
     path, cdr, authorization = cdr_server.posts[0]
     assert path == f"/api/cdr?uuid={call_uuid}"
     assert authorization.startswith("Basic ")
