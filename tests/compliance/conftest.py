@@ -16,3 +16,31 @@ def packs() -> PackSet:
 @pytest.fixture
 def caps(redis_client, config) -> RedisFrequencyCaps:
     return RedisFrequencyCaps(redis_client, config.redis_prefix)
+
+
+@pytest.fixture
+def app(config, redis_client):
+    """The web app with the compliance blueprint registered (the factory may not register it yet)."""
+    from web import create_app
+    from web.compliance import bp
+    from web.db import close_pool
+
+    application = create_app(config, {"TESTING": True})
+    if "compliance" not in application.blueprints:
+        application.register_blueprint(bp)
+    yield application
+    close_pool(application)
+
+
+@pytest.fixture
+def client(app):
+    from tests.web.conftest import client_from
+
+    return client_from(app)
+
+
+@pytest.fixture
+def auth_headers(client, tenant) -> dict:
+    response = client.post("/api/auth/login", json={"email": tenant["email"], "password": tenant["password"]})
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
