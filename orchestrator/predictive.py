@@ -42,11 +42,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-from dialer_common.errors import ValidationError
+# The settings live in dialer_common so the web tier validates with the same
+# ranges; PacingSettingError is re-exported for the pacer's callers.
+from dialer_common.pacing_settings import PacingMode, PacingSettings
+from dialer_common.pacing_settings import PacingSettingError as PacingSettingError
 from orchestrator.protection import AutoProtection, ProtectionDecision
 
-FTC_ABANDONMENT_CEILING = 0.03
-FTC_MIN_RING_TIMEOUT_S = 15.0
 # The 2-second rule: a live person must reach an agent within this many
 # seconds of the greeting ending.
 CONNECT_GRACE_S = 2.0
@@ -55,84 +56,11 @@ _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-class PacingMode(enum.StrEnum):
-    """Dialing mode of a campaign."""
-
-    PREVIEW = "preview"  # agents dial by hand; the pacer places nothing
-    PROGRESSIVE = "progressive"  # one dial per free agent
-    PREDICTIVE = "predictive"
-
-
 class AgentPhase(enum.StrEnum):
     """Phase of a busy agent, as the pacer needs it."""
 
     TALKING = "talking"
     WRAP_UP = "wrap_up"
-
-
-class PacingSettingError(ValidationError):
-    """A pacing setting is out of range; carries the setting, value and allowed range."""
-
-    def __init__(self, setting: str, value: object, allowed: str) -> None:
-        super().__init__(f"invalid pacing setting {setting}={value!r}: expected {allowed}")
-        self.setting = setting
-        self.value = value
-        self.allowed = allowed
-
-
-@dataclass(frozen=True)
-class PacingSettings:
-    """Per-campaign pacing settings.
-
-    The dial level is (busy agents + lines out + live calls waiting) per
-    logged-in agent, so a level of 1.0 is progressive dialing.
-    """
-
-    mode: PacingMode = PacingMode.PREDICTIVE
-    # Fraction of live answers the pacer aims to abandon, at most the FTC 3 %.
-    abandonment_target: float = 0.025
-    max_lines_per_agent: float = 5.0
-    min_dial_level: float = 1.0
-    max_dial_level: float = 5.0
-    ring_timeout_s: float = 20.0
-    # Length of the window auto-protection watches, in seconds.
-    short_window_s: float = 900.0
-
-    def validate(self) -> None:
-        """Raise PacingSettingError naming the first setting out of range."""
-        if self.mode not in tuple(PacingMode):
-            allowed = ", ".join(repr(mode.value) for mode in PacingMode)
-            raise PacingSettingError("mode", self.mode, f"one of {allowed}")
-        _check_range(
-            "abandonment_target",
-            self.abandonment_target,
-            0.001,
-            FTC_ABANDONMENT_CEILING,
-            "a fraction from 0.001 to 0.03 (the FTC ceiling is 3 %), e.g. 0.025",
-        )
-        _check_range("max_lines_per_agent", self.max_lines_per_agent, 1.0, 10.0, "a number from 1 to 10")
-        _check_range("min_dial_level", self.min_dial_level, 1.0, 10.0, "a number from 1 to 10")
-        _check_range("max_dial_level", self.max_dial_level, 1.0, 10.0, "a number from 1 to 10")
-        if self.min_dial_level > self.max_dial_level:
-            raise PacingSettingError(
-                "min_dial_level",
-                self.min_dial_level,
-                f"a number no greater than max_dial_level={self.max_dial_level!r}",
-            )
-        _check_range(
-            "ring_timeout_s",
-            self.ring_timeout_s,
-            FTC_MIN_RING_TIMEOUT_S,
-            120.0,
-            "seconds from 15 to 120 (the FTC requires at least 15 s of ringing)",
-        )
-        _check_range("short_window_s", self.short_window_s, 60.0, 3600.0, "seconds from 60 to 3600")
-
-
-def _check_range(setting: str, value: object, low: float, high: float, allowed: str) -> None:
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not is_number or math.isnan(value) or not low <= value <= high:
-        raise PacingSettingError(setting, value, allowed)
 
 
 class BusyAgent(Protocol):
