@@ -108,6 +108,11 @@ def build_parser(config: Config) -> argparse.ArgumentParser:
         "(default %(default)s)",
     )
     parser.add_argument(
+        "--gateways",
+        default="",
+        help="comma-separated gateway names listed by sofia status before a dial string names them",
+    )
+    parser.add_argument(
         "--acl",
         default="",
         help="comma-separated client networks allowed to connect, e.g. 127.0.0.1/32 (default: all)",
@@ -153,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         queue_max_wait_s=args.queue_max_wait,
         queue_no_agent_wait_s=args.queue_no_agent_wait,
         allowed_networks=[],
+        gateways=[item.strip() for item in args.gateways.split(",") if item.strip()],
         cdr_enabled=not args.no_cdr,
     )
     poster = None

@@ -187,7 +187,7 @@ class Call:
             self.send_job(f"-ERR {cause}\n")
         complete = node.renderer.render(key.replace("hangup.", "hangup_complete."), leg, overrides=None)
         self.post_cdr(leg, complete, "cdr.failed")
-        node.publish(complete)
+        node.publish(node.renderer.restamp(complete))
         self.send_job(f"-ERR {cause}\n")
         log.info("call.end call_uuid=%s cause=%s", leg.uuid, cause)
 
@@ -655,7 +655,7 @@ class Call:
         node.emit("hangup.no_answer", leg, overrides=overrides)
         complete = node.renderer.render("hangup_complete.no_answer", leg, overrides=overrides)
         self.post_cdr(leg, complete, "cdr.failed")
-        node.publish(complete)
+        node.publish(node.renderer.restamp(complete))
         self.send_job(f"-ERR {cause}\n")
 
     def _hangup_leg(self, target: Leg, key: str, cdr_key: str, overrides: dict[str, str], cause: str) -> None:
@@ -675,7 +675,7 @@ class Call:
         node = self.node
         complete = node.renderer.render(key, target, target.other, overrides=overrides)
         self.post_cdr(target, complete, cdr_key)
-        node.publish(complete)
+        node.publish(node.renderer.restamp(complete))
         node.remove_channel(target)
         log.info("call.end call_uuid=%s cause=%s", target.uuid, cause)
 
@@ -684,7 +684,7 @@ class Call:
         if poster is None or not self.node.settings.cdr_enabled:
             return
         applications = self.applications if leg is self.leg else []
-        poster.post_and_wait_first(self.node, leg, complete_headers, cdr_key, applications)
+        poster.post_and_wait(self.node, leg, complete_headers, cdr_key, applications)
 
 
 def _int(text: str | None, default: int) -> int:

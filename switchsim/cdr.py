@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import gevent
-from gevent.event import AsyncResult
 from gevent.pool import Pool
 
 log = logging.getLogger(__name__)
@@ -96,17 +95,16 @@ class CdrPoster:
         self.session.auth = (user, password)
         self.session.headers["User-Agent"] = "freeswitch-json/1.0"
 
-    def post_and_wait_first(self, node, leg, headers, template_key: str, applications) -> None:
-        """Post the leg's CDR and wait for the first attempt only.
+    def post_and_wait(self, node, leg, headers, template_key: str, applications) -> None:
+        """Post the leg's CDR and return after the whole retry cycle.
 
-        FreeSWITCH posts before CHANNEL_HANGUP_COMPLETE and holds that event
-        through every retry; waiting for the first attempt keeps the order
-        without letting a failing web tier hold calls for the whole cycle.
+        mod_json_cdr posts from the session thread before CHANNEL_HANGUP_COMPLETE
+        fires, so a failing web tier delays that event by at most
+        ``retries * delay_s + (retries + 1) * timeout_s``, as on a real node.
+        At most ``workers`` posts run at once; the others wait their turn.
         """
         cdr = build_cdr(self.templates.cdrs[template_key], node, leg, headers, applications)
-        first = AsyncResult()
-        self.pool.spawn(self._deliver, leg.uuid, cdr, first)
-        first.wait(timeout=self.timeout_s + 1)
+        self.pool.spawn(self._deliver, leg.uuid, cdr).join()
 
     def _body(self, cdr: dict) -> tuple[bytes, str]:
         text = json.dumps(cdr, ensure_ascii=False, separators=(",", ":"))
@@ -114,7 +112,7 @@ class CdrPoster:
             return ("cdr=" + quote(text, safe="")).encode("ascii"), "application/x-www-form-urlencoded"
         return text.encode("utf-8"), "application/json"
 
-    def _deliver(self, uuid: str, cdr: dict, first: AsyncResult) -> None:
+    def _deliver(self, uuid: str, cdr: dict) -> None:
         import requests
 
         body, content_type = self._body(cdr)
@@ -133,7 +131,6 @@ class CdrPoster:
             except requests.RequestException as error:
                 status = 0
                 log.warning("cdr.post_failed uuid=%s attempt=%s error=%s", uuid, attempt + 1, error)
-            first.set(status)
             if 200 <= status < 300:
                 log.debug("cdr.posted uuid=%s status=%s", uuid, status)
                 return

@@ -1,4 +1,12 @@
-"""Fill recorded event templates with one channel's values (no I/O)."""
+"""Fill recorded event templates with one channel's values (no I/O).
+
+Every timestamp is wall-clock time, because the orchestrator compares event
+times with its own clock. Durations (``billsec``, ``answersec``, ``duration``
+and their msec/usec forms) are computed from those same timestamps, the way
+FreeSWITCH does: ``*sec`` is the difference of whole epoch seconds. So the
+speed factor shortens them too: at ``--speed 20`` a simulated 120 s talk
+shows as about 6 s in events and CDRs.
+"""
 
 from __future__ import annotations
 
@@ -77,28 +85,35 @@ def _duration_values(leg: Leg) -> dict[str, str]:
     end = times["hangup"] or now_us()
     created = times["created"]
 
-    def since(start: int, until: int) -> int:
-        return max(0, until - start) if start else 0
-
+    # (start, end) in epoch microseconds of each span; (0, 0) when never reached.
+    bridged, progress, media = times["bridged"], times["progress"], times["progress_media"]
     spans = {
-        "duration": end - created,
-        "bill": since(times["answered"], end),
-        "progress": since(created, times["progress"]) if times["progress"] else 0,
-        "answer": since(created, times["answered"]) if times["answered"] else 0,
-        "wait": since(created, times["bridged"]) if times["bridged"] else 0,
-        "progress_media": since(created, times["progress_media"]) if times["progress_media"] else 0,
-        "flow_bill": end - created,
+        "duration": (created, end),
+        "bill": (times["answered"], end) if times["answered"] else (0, 0),
+        "progress": (created, progress) if progress else (0, 0),
+        "answer": (created, times["answered"]) if times["answered"] else (0, 0),
+        "wait": (created, bridged) if bridged else (0, 0),
+        "progress_media": (created, media) if media else (0, 0),
+        "flow_bill": (created, end),
     }
     values = {
-        "variable_duration": spans["duration"] // 1_000_000,
-        "variable_mduration": spans["duration"] // 1000,
-        "variable_uduration": spans["duration"],
+        "variable_duration": _whole_seconds(*spans["duration"]),
+        "variable_mduration": (end - created) // 1000,
+        "variable_uduration": end - created,
     }
     for stem in ("bill", "progress", "answer", "wait", "progress_media", "flow_bill"):
-        values[f"variable_{stem}sec"] = round(spans[stem] / 1_000_000)
-        values[f"variable_{stem}msec"] = spans[stem] // 1000
-        values[f"variable_{stem}usec"] = spans[stem]
+        first, last = spans[stem]
+        values[f"variable_{stem}sec"] = _whole_seconds(first, last)
+        values[f"variable_{stem}msec"] = max(0, last - first) // 1000
+        values[f"variable_{stem}usec"] = max(0, last - first)
     return {name: str(value) for name, value in values.items()}
+
+
+def _whole_seconds(start_us: int, end_us: int) -> int:
+    """Return ``end_epoch - start_epoch`` in whole seconds, as FreeSWITCH computes ``*sec``."""
+    if not start_us or end_us <= start_us:
+        return 0
+    return end_us // 1_000_000 - start_us // 1_000_000
 
 
 def time_header(name: str, leg: Leg | None, other: Leg | None) -> str | None:
@@ -145,6 +160,16 @@ class Renderer:
             "Event-Date-Timestamp": str(microseconds),
             "Event-Sequence": str(self.sequence),
         }
+
+    def restamp(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Return ``headers`` with the event date set to now, for an event fired later than rendered."""
+        microseconds = now_us()
+        dates = {
+            "Event-Date-Local": local_stamp(microseconds),
+            "Event-Date-GMT": gmt_stamp(microseconds),
+            "Event-Date-Timestamp": str(microseconds),
+        }
+        return [(name, dates.get(name, value)) for name, value in headers]
 
     def render(
         self,

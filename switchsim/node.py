@@ -46,6 +46,8 @@ class NodeSettings:
     queue_max_wait_s: float = 3.0
     queue_no_agent_wait_s: float = 0.0
     cdr_enabled: bool = True
+    # Gateways listed by ``sofia status`` before any dial string names one.
+    gateways: list[str] = field(default_factory=list)
     allowed_networks: list[str] = field(default_factory=list)
 
 
@@ -69,6 +71,7 @@ class Node:
         self.call_greenlets: dict[str, gevent.Greenlet] = {}
         self.attempts: dict[str, int] = {}
         self.sessions_since_startup = 0
+        self.gateways: dict[str, None] = dict.fromkeys(settings.gateways)
         self.session_peak = 0
         self.callcenter = CallCenter(self._notify_callcenter, settings.agent_wrap_up_s)
         self.callcenter.changed = GeventEvent()
@@ -78,8 +81,8 @@ class Node:
     def sleep(self, simulated_seconds: float) -> None:
         """Sleep ``simulated_seconds`` scaled by the speed-up.
 
-        NOTE: event timestamps and billsec are wall-clock, so at speed 20 a
-        simulated 120 s talk shows as 6 s in events and CDRs.
+        Event timestamps and durations stay wall-clock (see switchsim.events),
+        so at speed 20 a simulated 120 s talk shows as about 6 s.
         """
         gevent.sleep(max(0.0, simulated_seconds) / self.settings.speed)
 
@@ -161,6 +164,7 @@ class Node:
             "hupall": lambda: self._hupall(argument),
             "show": lambda: self._show(argument),
             "callcenter_config": lambda: self.callcenter.command(argument),
+            "sofia": lambda: self._sofia(argument),
         }.get(command)
         if handler is None:
             return f"-ERR {command} Command not found!\n"
@@ -178,6 +182,14 @@ class Node:
             "min idle cpu 0.00/99.00\n"
             "Current Stack Size/Max 240K/8192K\n"
         )
+
+    def _sofia(self, argument: str) -> str:
+        words = argument.split()
+        if words == ["status"]:
+            return sofia_status_text(list(self.gateways))
+        if len(words) == 3 and words[:2] == ["status", "gateway"]:
+            return sofia_gateway_text(words[2]) if words[2] in self.gateways else "Invalid Gateway!\n"
+        return "-ERR Usage: sofia status [gateway <name>]\n"
 
     def _uuid_kill(self, argument: str) -> str:
         words = argument.split()
@@ -266,10 +278,74 @@ class Node:
             if error.cause == "USAGE":
                 return str(error) + "\n"
             return f"-ERR {error.cause}\n"
+        if request.gateway:
+            self.gateways.setdefault(request.gateway)
         greenlet = start_call(self, request, job_uuid, argument)
         if job_uuid is not None:
             return None
         return greenlet.get()
+
+
+SOFIA_RULE = "=" * 97 + "\n"
+# The node's SIP profiles as ``sofia status`` lists them: (name, type, data, state).
+SOFIA_PROFILES = (
+    ("127.0.0.1", "alias", "internal", "ALIASED"),
+    ("external", "profile", "sip:mod_sofia@127.0.0.1:5080", "RUNNING (0)"),
+    ("internal", "profile", "sip:mod_sofia@127.0.0.1:5060", "RUNNING (0)"),
+)
+
+
+def _sofia_row(name: str, kind: str, data: str, state: str) -> str:
+    return f"{name:>25}\t{kind:>7}\t{data:>42}\t{state}\n"
+
+
+def sofia_status_text(gateways: list[str]) -> str:
+    """Render ``sofia status`` in the layout of FreeSWITCH 1.10.12, gateways under ``external``."""
+    rows = [_sofia_row("Name", "Type", "Data", "State"), SOFIA_RULE]
+    for name, kind, data, state in SOFIA_PROFILES:
+        rows.append(_sofia_row(name, kind, data, state))
+        if name == "external":
+            rows.extend(
+                _sofia_row(f"external::{gateway}", "gateway", f"sip:{gateway}", "NOREG")
+                for gateway in gateways
+            )
+    rows += [SOFIA_RULE, "2 profiles 1 alias\n"]
+    return "".join(rows)
+
+
+def sofia_gateway_text(gateway: str) -> str:
+    """Render ``sofia status gateway <name>`` for a simulated gateway that needs no registration.
+
+    NOTE: the field list follows FreeSWITCH 1.10's sofia status gateway output
+    but was not recorded; the simulator fills only the fields it knows.
+    """
+    fields = (
+        ("Name", gateway),
+        ("Profile", "external"),
+        ("Scheme", "Digest"),
+        ("Realm", gateway),
+        ("Username", "dialer"),
+        ("Password", "no"),
+        ("From", f"<sip:dialer@{gateway}>"),
+        ("Contact", "<sip:gw+" + gateway + "@127.0.0.1:5080;transport=udp;gw=" + gateway + ">"),
+        ("Exten", "dialer"),
+        ("To", f"sip:dialer@{gateway}"),
+        ("Proxy", f"sip:{gateway}"),
+        ("Context", "public"),
+        ("Expires", "3600"),
+        ("Freq", "3600"),
+        ("Ping", "0"),
+        ("PingFreq", "0"),
+        ("PingState", "0/0/0"),
+        ("State", "NOREG"),
+        ("Status", "UP"),
+        ("CallsIN", "0"),
+        ("CallsOUT", "0"),
+        ("FailedCallsIN", "0"),
+        ("FailedCallsOUT", "0"),
+    )
+    rule = "=" * 81 + "\n"
+    return rule + "".join(f"{name}\t{value}\n" for name, value in fields) + rule
 
 
 CHANNEL_ROW_KEYS = (

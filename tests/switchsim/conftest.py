@@ -6,7 +6,9 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,34 @@ def recorded(name: str):
 def client_commands(name: str) -> list[str]:
     text = (FIXTURES / f"{name}.client.txt").read_text("utf-8")
     return [block for block in text.split("\n\n") if block.strip()]
+
+
+class CdrServer(ThreadingHTTPServer):
+    """Collects CDR posts; answers 500 to the first ``failures`` requests."""
+
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__(("127.0.0.1", 0), CdrHandler)
+        self.failures = failures
+        self.posts: list[tuple[str, dict, str]] = []
+
+
+class CdrHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.posts.append((self.path, json.loads(body), self.headers["Authorization"]))
+        status = 500 if len(self.server.posts) <= self.server.failures else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def cdr_server():
+    server = CdrServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()

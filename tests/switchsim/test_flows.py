@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,37 +13,6 @@ SUBSCRIBE = (
     "event plain CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_BRIDGE CHANNEL_HANGUP "
     "CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB CUSTOM callcenter::info"
 )
-
-
-class CdrServer(ThreadingHTTPServer):
-    """Collects CDR posts; answers 500 to the first ``failures`` requests."""
-
-    def __init__(self, failures: int = 0) -> None:
-        super().__init__(("127.0.0.1", 0), CdrHandler)
-        self.failures = failures
-        self.posts: list[tuple[str, dict, str]] = []
-
-
-class CdrHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.posts.append((self.path, json.loads(body), self.headers["Authorization"]))
-        status = 500 if len(self.server.posts) <= self.server.failures else 200
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def cdr_server():
-    server = CdrServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
 
 
 @pytest.fixture
