@@ -74,7 +74,7 @@ class PacingSettingError(ValidationError):
     bounds (None for ``mode``), ``unit`` is a RangeUnit (None for ``mode``)
     and ``choices`` lists the valid modes, so a caller can phrase the range in
     another language. When ``min_dial_level`` exceeds ``max_dial_level``,
-    ``high`` is the max_dial_level value.
+    ``high`` is the max_dial_level value and ``limit_setting`` names it.
     """
 
     def __init__(
@@ -87,6 +87,7 @@ class PacingSettingError(ValidationError):
         high: float | None = None,
         unit: RangeUnit | None = None,
         choices: tuple[str, ...] = (),
+        limit_setting: str | None = None,
     ) -> None:
         super().__init__(f"invalid pacing setting {setting}={value!r}: expected {allowed}")
         self.setting = setting
@@ -96,6 +97,7 @@ class PacingSettingError(ValidationError):
         self.high = high
         self.unit = unit
         self.choices = choices
+        self.limit_setting = limit_setting
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class PacingSettings:
                 low=SETTING_RANGES["min_dial_level"].low,
                 high=self.max_dial_level,
                 unit=RangeUnit.NUMBER,
+                limit_setting="max_dial_level",
             )
         for setting in ("ring_timeout_s", "short_window_s"):
             _check_range(setting, getattr(self, setting))

@@ -17,6 +17,7 @@ from web.auth import limits
 from web.auth.views import bp as auth_bp
 from web.cdr.views import bp as cdr_bp
 from web.dashboard import bp as dashboard_bp
+from web.pacing import bp as pacing_bp
 
 log = logging.getLogger(__name__)
 
@@ -51,4 +52,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cdr_bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(pacing_bp)
     ws.register(app)
