@@ -64,6 +64,63 @@ end
 return {1, 0, 0}
 """
 
+# The same check-and-add for many dials in one call. ARGV: now, lifetime TTL,
+# then per dial: member, number of caps, and (window, limit) per cap. KEYS:
+# per dial, its retry key then its cap keys. Returns ok, index, wait per dial.
+RESERVE_MANY_SCRIPT = """
+local now = tonumber(ARGV[1])
+local lifetime = tonumber(ARGV[2])
+local results = {}
+local k = 1
+local a = 3
+while a <= #ARGV do
+  local member = ARGV[a]
+  local count = tonumber(ARGV[a + 1])
+  local ok, index, wait = 1, 0, 0
+  local ttl = redis.call('PTTL', KEYS[k])
+  if ttl > 0 then
+    ok, wait = 0, ttl
+  else
+    for i = 1, count do
+      local key = KEYS[k + i]
+      local window = tonumber(ARGV[a + 2 * i])
+      local limit = tonumber(ARGV[a + 1 + 2 * i])
+      if window > 0 then
+        redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+      end
+      if redis.call('ZCARD', key) >= limit then
+        ok, index = 0, i
+        if window == 0 then
+          wait = -1
+        else
+          local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+          wait = tonumber(oldest[2]) + window - now + 1
+        end
+        break
+      end
+    end
+    if ok == 1 then
+      for i = 1, count do
+        local key = KEYS[k + i]
+        local window = tonumber(ARGV[a + 2 * i])
+        redis.call('ZADD', key, now, member)
+        if window > 0 then
+          redis.call('PEXPIRE', key, window)
+        else
+          redis.call('PEXPIRE', key, lifetime)
+        end
+      end
+    end
+  end
+  results[#results + 1] = ok
+  results[#results + 1] = index
+  results[#results + 1] = wait
+  k = k + 1 + count
+  a = a + 2 + 2 * count
+end
+return results
+"""
+
 RELEASE_SCRIPT = """
 for i = 1, #KEYS do
   redis.call('ZREM', KEYS[i], ARGV[1])
@@ -100,6 +157,8 @@ class FrequencyCaps(Protocol):
 
     def reserve(self, tenant_id: int, lead_id: int, caps: list[CapRequest], now: dt.datetime) -> Reservation: ...
 
+    def reserve_many(self, requests: list[tuple[int, int, list[CapRequest]]], now: dt.datetime) -> list[Reservation]: ...
+
     def release(self, reservation: Reservation) -> None: ...
 
 
@@ -114,6 +173,7 @@ class RedisFrequencyCaps:
         self._client = client
         self._prefix = prefix
         self._reserve = client.register_script(RESERVE_SCRIPT)
+        self._reserve_many = client.register_script(RESERVE_MANY_SCRIPT)
         self._release = client.register_script(RELEASE_SCRIPT)
 
     def cap_key(self, tenant_id: int, cap: CapRequest) -> str:
@@ -124,13 +184,44 @@ class RedisFrequencyCaps:
 
     def reserve(self, tenant_id: int, lead_id: int, caps: list[CapRequest], now: dt.datetime) -> Reservation:
         """Reserve one dial against every cap in ``caps``, or none when the retry delay or any cap blocks."""
-        member = uuid.uuid4().hex
+        keys, args = self._script_input(tenant_id, lead_id, caps, now)
+        return self._reservation(self._reserve(keys=keys, args=args), keys, args, caps, now)
+
+    def reserve_many(
+        self, requests: list[tuple[int, int, list[CapRequest]]], now: dt.datetime
+    ) -> list[Reservation]:
+        """Reserve ``(tenant_id, lead_id, caps)`` dials in one script call, in order.
+
+        The whole batch runs atomically; a later dial in the list sees the
+        slots the earlier ones took.
+        """
+        # NOTE: one script touches every key of the batch, which a Redis
+        # Cluster accepts only when all keys hash to one slot; this project
+        # runs a single Redis.
+        all_keys: list[str] = []
+        all_args: list[int | str] = [_epoch_ms(now), LIFETIME_TTL_MS]
+        inputs = []
+        for tenant_id, lead_id, caps in requests:
+            keys, args = self._script_input(tenant_id, lead_id, caps, now)
+            all_keys.extend(keys)
+            all_args.extend((args[1], len(caps), *args[2:-1]))
+            inputs.append((keys, args, caps))
+        flat = self._reserve_many(keys=all_keys, args=all_args) if requests else []
+        return [self._reservation(flat[3 * n : 3 * n + 3], keys, args, caps, now)
+                for n, (keys, args, caps) in enumerate(inputs)]
+
+    def _script_input(self, tenant_id: int, lead_id: int, caps: list[CapRequest], now: dt.datetime):
         keys = [self.retry_key(tenant_id, lead_id)] + [self.cap_key(tenant_id, cap) for cap in caps]
-        args: list[int | str] = [_epoch_ms(now), member]
+        args: list[int | str] = [_epoch_ms(now), uuid.uuid4().hex]
         for cap in caps:
             args.extend((cap.window_s * 1000, cap.limit))
         args.append(LIFETIME_TTL_MS)
-        ok, index, wait_ms = self._reserve(keys=keys, args=args)
+        return keys, args
+
+    @staticmethod
+    def _reservation(result, keys: list[str], args: list, caps: list[CapRequest], now: dt.datetime) -> Reservation:
+        ok, index, wait_ms = result
+        member = str(args[1])
         if ok:
             return Reservation(True, member, tuple(keys[1:]))
         retry_at = now + dt.timedelta(milliseconds=wait_ms) if wait_ms >= 0 else None

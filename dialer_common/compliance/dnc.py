@@ -41,6 +41,8 @@ class DncLookup(Protocol):
 
     def find(self, tenant_id: int, phone_e164: str) -> list[DncEntry]: ...
 
+    def find_many(self, tenant_id: int, phones: list[str]) -> dict[str, list[DncEntry]]: ...
+
 
 class PgDncLookup:
     """Look numbers up in ``dnc_numbers`` through one connection (autocommit, so additions show at once)."""
@@ -57,6 +59,20 @@ class PgDncLookup:
                 (tenant_id, phone_e164),
             )
             return [DncEntry(r["phone_e164"], r["registry"], r["effective_at"], r["reason"]) for r in cur.fetchall()]
+
+    def find_many(self, tenant_id: int, phones: list[str]) -> dict[str, list[DncEntry]]:
+        """Look up many numbers in one query; numbers without listings are absent from the result."""
+        with self._conn.cursor() as cur:
+            cur.execute(
+                "SELECT phone_e164, registry, effective_at, reason FROM dnc_numbers"
+                " WHERE tenant_id = %s AND phone_e164 = ANY(%s)",
+                (tenant_id, phones),
+            )
+            found: dict[str, list[DncEntry]] = {}
+            for r in cur.fetchall():
+                found.setdefault(r["phone_e164"], []).append(
+                    DncEntry(r["phone_e164"], r["registry"], r["effective_at"], r["reason"]))
+            return found
 
 
 def blocking_entry(

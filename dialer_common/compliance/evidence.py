@@ -14,6 +14,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from psycopg2.extras import execute_values
+
 from dialer_common.compliance.gate import CampaignRules, LeadInfo, Verdict
 
 log = logging.getLogger(__name__)
@@ -40,13 +42,15 @@ class PgEvidence:
         self._conn = conn
         self._conn.autocommit = True
 
-    def record(self, lead: LeadInfo, campaign: CampaignRules, verdict: Verdict, now: dt.datetime) -> None:
+    def record_many(self, blocked: list[tuple[LeadInfo, Verdict]], campaign: CampaignRules, now: dt.datetime) -> None:
+        rows = [(campaign.tenant_id, campaign.campaign_id, lead.lead_id, lead.phone_e164, verdict.rule, verdict.reason,
+                 verdict.pack_version, verdict.retry_at, now) for lead, verdict in blocked]
         with self._conn.cursor() as cur:
-            cur.execute(
+            execute_values(
+                cur,
                 "INSERT INTO compliance_blocks (tenant_id, campaign_id, lead_id, phone_e164, rule, reason,"
-                " pack_version, retry_at, blocked_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (campaign.tenant_id, campaign.campaign_id, lead.lead_id, lead.phone_e164, verdict.rule,
-                 verdict.reason, verdict.pack_version, verdict.retry_at, now),
+                " pack_version, retry_at, blocked_at) VALUES %s",
+                rows,
             )
 
 

@@ -84,9 +84,35 @@ class PhoneInfo:
     area_code_state: str | None
 
 
-@functools.lru_cache(maxsize=262_144)
 def phone_info(e164: str) -> PhoneInfo:
-    """Look up a number's region, zones and (NANP) area-code state; cached per number."""
+    """Look up a number's region, zones and (NANP) area-code state.
+
+    A North American number is cached by its first 7 digits (1, area code,
+    exchange), because phonenumbers' time zone prefixes for country code 1
+    are at most 7 digits long; other numbers are cached whole.
+    """
+    if len(e164) == 12 and e164.startswith("+1"):
+        prefix = e164[:8]
+        info = _NANP_CACHE.get(prefix)
+        if info is None:
+            if len(_NANP_CACHE) >= MAX_NANP_PREFIXES:
+                _NANP_CACHE.clear()
+            info = _NANP_CACHE[prefix] = _lookup(e164)
+        return info
+    return _number_info(e164)
+
+
+# NANP has under 1,000 x 800 area code and exchange pairs.
+MAX_NANP_PREFIXES = 800_000
+_NANP_CACHE: dict[str, PhoneInfo] = {}
+
+
+@functools.lru_cache(maxsize=262_144)
+def _number_info(e164: str) -> PhoneInfo:
+    return _lookup(e164)
+
+
+def _lookup(e164: str) -> PhoneInfo:
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:

@@ -177,3 +177,25 @@ def test_abandonment_counts_only_the_campaign_life(conn, tenant):
     assert status.live_answers == 1
     assert status.abandoned == 0
     assert status.since < now - dt.timedelta(days=1, hours=23)
+
+
+def test_check_batch_matches_check(gate, conn, tenant, config, redis_client, packs):
+    dnc.add_numbers(conn, tenant["id"], ["+13055550102"], "", "test")
+    campaign = CampaignRules(tenant["id"], tenant["campaign_id"], pack_ids=("us-federal", "us-fl"), max_attempts=9)
+    leads = [
+        LeadInfo(1, "+13055550101", postal_code="33101"),
+        LeadInfo(2, "+13055550102", postal_code="33101"),
+        LeadInfo(3, "+19075550103", postal_code="99501"),
+        LeadInfo(4, "+573012345678"),
+    ] + [LeadInfo(5, "+13055550101")] * 3
+    # 13:00 in Miami, 09:00 in Anchorage: all open.
+    now = dt.datetime(2026, 6, 3, 17, 0, tzinfo=UTC)
+
+    batch = [(v.allowed, v.rule) for v in gate.check_batch(leads, campaign, now)]
+    for key in redis_client.scan_iter(f"{config.redis_prefix}*"):
+        redis_client.delete(key)
+    single = [(v.allowed, v.rule) for v in (gate.check(lead, campaign, now) for lead in leads)]
+
+    assert batch == single
+    assert batch == [(True, None), (False, "dnc:internal"), (True, None), (False, "packs:none"),
+                     (True, None), (True, None), (False, "us-fl:cap_number")]
