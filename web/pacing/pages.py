@@ -95,6 +95,8 @@ def autoprotect_strings() -> dict:
         "noDecision": _("The orchestrator has not logged a pacing decision for this campaign yet."),
         "throttledYes": _("Yes: auto-protection is holding the dial level back"),
         "throttledNo": _("No"),
+        "yes": _("Yes"),
+        "no": _("No"),
         "outOfRange": _("Outside the allowed range: the server will reject this value."),
         "saving": _("Saving…"),
         "saved": _("Settings saved. The orchestrator applies them within a few seconds."),

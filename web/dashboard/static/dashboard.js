@@ -67,7 +67,12 @@
     row.dataset.campaignId = String(campaignId);
     const name = document.createElement("th");
     name.scope = "row";
-    name.dataset.field = "name";
+    // The name links to the campaign's auto-protection page (pacing settings,
+    // pacing decisions and the abandonment trend).
+    const link = document.createElement("a");
+    link.href = `/campaigns/${encodeURIComponent(campaignId)}/pacing`;
+    link.dataset.field = "name";
+    name.append(link);
     row.append(name);
     for (const field of ["status", "dialing", "ringing", "talking"]) {
       const td = document.createElement("td");
