@@ -44,7 +44,7 @@ from typing import Protocol
 
 # The settings live in dialer_common so the web tier validates with the same
 # ranges; PacingSettingError is re-exported for the pacer's callers.
-from dialer_common.pacing_settings import PacingMode, PacingSettings
+from dialer_common.pacing_settings import FTC_ABANDONMENT_CEILING, PacingMode, PacingSettings, RangeUnit
 from dialer_common.pacing_settings import PacingSettingError as PacingSettingError
 from orchestrator.protection import AutoProtection, ProtectionDecision
 
@@ -98,10 +98,15 @@ class OutcomeCounts:
 
 @dataclass(frozen=True, slots=True)
 class AbandonmentCounts:
-    """Abandoned and total live answers over one window."""
+    """Abandoned and total live answers over one window, as the dialer observed them."""
 
     abandoned: int = 0
     live: int = 0
+    # Answers classified as machines whose far end hung up during the
+    # voicemail message, within a few seconds of the classification. An
+    # answering machine records the whole message, so these are taken as
+    # live people the machine detection misclassified. Not in ``live``.
+    machine_early_hangups: int = 0
 
     @property
     def rate(self) -> float | None:
@@ -246,6 +251,26 @@ def _conditional_done(fit: LogNormalFit, elapsed: float, within: float) -> float
     return max(0.0, min(1.0, (survival - fit.sf(elapsed + within)) / survival))
 
 
+def _conditional_done_table(fit: LogNormalFit, count: int, step: float, within: float) -> list[float]:
+    """Return ``_conditional_done(fit, i * step, within)`` for i in range(count), computed in one pass."""
+    if within <= 0.0:
+        return [0.0] * count
+    mu = fit.mu
+    scale = fit.sigma * _SQRT2
+    log = math.log
+    erfc = math.erfc
+    table = []
+    for i in range(count):
+        elapsed = i * step
+        survival = 0.5 * erfc((log(elapsed) - mu) / scale) if elapsed > 0.0 else 1.0
+        if survival < 1e-12:
+            table.append(0.5)
+            continue
+        later = 0.5 * erfc((log(elapsed + within) - mu) / scale)
+        table.append(max(0.0, min(1.0, (survival - later) / survival)))
+    return table
+
+
 def expected_excess(mean: float, variance: float) -> float:
     """E[max(X, 0)] for X ~ Normal(mean, variance)."""
     if variance <= 1e-12:
@@ -290,9 +315,25 @@ class PredictivePacer:
     # realised rate was about 0.65 times the target handed to it, so the model
     # gets twice the target and the rolling-rate budget holds the result.
     model_target_scale = 2.0
+    # Change of a fit's log-scale mean or sd that rebuilds the duration tables.
+    table_tolerance = 0.005
 
-    def __init__(self, protection: AutoProtection | None = None) -> None:
+    def __init__(self, protection: AutoProtection | None = None, amd_false_machine_rate: float = 0.0) -> None:
+        rate = amd_false_machine_rate
+        is_number = isinstance(rate, int | float) and not isinstance(rate, bool)
+        # At 3 % or more the hidden abandonments alone would use the whole FTC allowance.
+        if not is_number or not 0.0 <= rate < FTC_ABANDONMENT_CEILING:
+            raise PacingSettingError(
+                "amd_false_machine_rate",
+                rate,
+                "a fraction from 0 up to but not including 0.03: the share of live answers "
+                "the machine detection classifies as machines, e.g. 0.01",
+                low=0.0,
+                high=FTC_ABANDONMENT_CEILING,
+                unit=RangeUnit.FRACTION,
+            )
         self.protection = protection if protection is not None else AutoProtection()
+        self.amd_false_machine_rate = amd_false_machine_rate
         # Priors: talk and wrap-up a little longer than common, so a new
         # campaign predicts fewer free agents until it has data.
         self.talk_time = LogNormalFit(mean_s=150.0, cv=1.0, prior_weight=20)
@@ -301,6 +342,7 @@ class PredictivePacer:
         self.failure_delay = LogNormalFit(mean_s=3.0, cv=0.5, prior_weight=5)
         self.greeting_time = LogNormalFit(mean_s=1.5, cv=0.3, prior_weight=5)
         self._tables: _Tables | None = None
+        self._duration_cache: tuple[tuple[float, ...], list[float], list[float]] | None = None
 
     def observe_talk_time(self, seconds: float) -> None:
         """Record an agent's talk time on one call."""
@@ -339,10 +381,12 @@ class PredictivePacer:
         if state.agents_logged_in <= 0:
             return self._record(state, 0, settings.mode, 1.0, False, "no agents logged in", live_rate)
 
+        short_window = self.with_hidden_abandonments(state.short_window)
+        rolling_30_days = self.with_hidden_abandonments(state.rolling_30_days)
         protection = self.protection.update(
             state.now,
-            state.short_window,
-            state.rolling_30_days,
+            short_window,
+            rolling_30_days,
             settings.abandonment_target,
             settings.short_window_s,
         )
@@ -358,7 +402,7 @@ class PredictivePacer:
         tables = self._refresh(state)
         supply, supply_var = self.expected_free_agents(state, tables)
         demand, demand_var = self._expected_live_calls(state, tables)
-        target = _budgeted_target(settings.abandonment_target, state.rolling_30_days, self.model_target_scale)
+        target = _budgeted_target(settings.abandonment_target, rolling_30_days, self.model_target_scale)
         model_dials = _max_dials(
             supply, supply_var, demand, demand_var, live_rate, target, self._headroom(state)
         )
@@ -385,25 +429,53 @@ class PredictivePacer:
         step = tables.step_s
         talking = tables.talking
         wrap_up = tables.wrap_up
-        mean = float(state.agents_available)
-        variance = 0.0
+        talking_count = len(talking)
+        wrap_up_count = len(wrap_up)
+        talking_phase = AgentPhase.TALKING
+        # The sum of p and of p squared give the mean and the Bernoulli variance.
+        total = 0.0
+        total_squares = 0.0
         for agent in state.busy_agents:
             elapsed = now - agent.phase_started_at
-            if elapsed < 0.0:
-                elapsed = 0.0
-            index = int(elapsed / step)
-            if agent.phase == AgentPhase.TALKING:
-                if index < len(talking):
+            index = int(elapsed / step) if elapsed > 0.0 else 0
+            if agent.phase == talking_phase:
+                if index < talking_count:
                     p = talking[index]
                 else:
                     p = self._talking_free_probability(elapsed, tables.horizon_s + CONNECT_GRACE_S)
-            elif index < len(wrap_up):
+            elif index < wrap_up_count:
                 p = wrap_up[index]
             else:
                 p = 1.0
-            mean += p
-            variance += p * (1.0 - p)
-        return mean, variance
+            total += p
+            total_squares += p * p
+        return state.agents_available + total, total - total_squares
+
+    def with_hidden_abandonments(self, window: AbandonmentCounts) -> AbandonmentCounts:
+        """Return ``window`` with the live people hung up on as machines added as abandoned.
+
+        The FTC counts a live person whom the dialer hangs up on as abandoned,
+        and a person misclassified as a machine is one, but the dialer books
+        the call as a machine answer. If a fraction h of all live answers is
+        misclassified, the true rate is h + (1 - h) * observed, so with 2 %
+        misclassified an observed 2.5 % is a true 4.45 %. Every rate the pacer
+        steers by (the model's budget, protection's short window and its 30-day
+        fallback) therefore uses these corrected counts.
+
+        The hidden count is the larger of two estimates: the machine answers
+        that hung up early (``machine_early_hangups``), and the floor
+        ``amd_false_machine_rate`` of the true live answers. The floor is
+        for a loop that cannot see early hang-ups, because it drops machine
+        calls at once instead of playing a message. Its default is 0, so a
+        campaign whose detection never misclassifies keeps its whole budget.
+        """
+        floor = self.amd_false_machine_rate
+        hidden = max(window.machine_early_hangups, math.ceil(window.live * floor / (1.0 - floor)))
+        if hidden == 0:
+            return window
+        return AbandonmentCounts(
+            window.abandoned + hidden, window.live + hidden, window.machine_early_hangups
+        )
 
     def _talking_free_probability(self, elapsed: float, within: float) -> float:
         # Free means talk and wrap-up both over; the wrap-up is taken at its mean.
@@ -421,12 +493,16 @@ class PredictivePacer:
         mean = state.calls_waiting + state.dials_in_flight * live_rate + state.calls_in_amd * answered_live
         variance = state.dials_in_flight * live_rate * (1.0 - live_rate)
         variance += state.calls_in_amd * answered_live * (1.0 - answered_live)
+        ringing_count = len(ringing)
+        total = 0.0
+        total_squares = 0.0
         for started_at in state.ringing_started_at:
             index = int((now - started_at) / step)
-            p = ringing[index] if 0 <= index < len(ringing) else 0.0
-            mean += p
-            variance += p * (1.0 - p)
-        return mean, variance
+            if 0 <= index < ringing_count:
+                p = ringing[index]
+                total += p
+                total_squares += p * p
+        return mean + total, variance + total - total_squares
 
     def _live_rate(self, outcomes: OutcomeCounts) -> float:
         """Upper bound (mean + caution sd) of the Beta(1 + live, 1 + others) posterior."""
@@ -453,13 +529,7 @@ class PredictivePacer:
         step = self.table_step_s
         horizon = self.answer_delay.mean + self.greeting_time.mean
         within = horizon + CONNECT_GRACE_S
-        talking = [
-            self._talking_free_probability(i * step, within) for i in range(int(self.table_talk_max_s / step))
-        ]
-        wrap_end = self.wrap_up_time.mean * 4.0 + 60.0
-        wrap_up = [
-            _conditional_done(self.wrap_up_time, i * step, within) for i in range(int(wrap_end / step))
-        ]
+        talking, wrap_up = self._duration_tables(horizon, within)
         timeout = state.settings.ring_timeout_s
         ringing = [
             self._live_probability_at_age(i * step, state.outcomes, timeout)
@@ -468,6 +538,35 @@ class PredictivePacer:
         return _Tables(
             state.now, horizon, step, talking, wrap_up, ringing, timeout, self._live_rate(state.outcomes)
         )
+
+    def _duration_tables(self, horizon: float, within: float) -> tuple[list[float], list[float]]:
+        """Return the talking and wrap-up tables, reused while their inputs barely move.
+
+        The fits change by a sample's weight at a time, so after the first
+        few hundred calls most refreshes would rebuild thousands of entries
+        that differ in the fourth decimal. A rebuild happens when a log-scale
+        parameter moves by more than ``table_tolerance`` or the horizon by
+        more than 0.1 s.
+        """
+        talk = self.talk_time
+        wrap = self.wrap_up_time
+        key = (talk.mu, talk.sigma, wrap.mu, wrap.sigma, horizon)
+        cached = self._duration_cache
+        if cached is not None:
+            old, talking, wrap_up = cached
+            tolerance = self.table_tolerance
+            if (
+                all(abs(a - b) <= tolerance for a, b in zip(key[:4], old[:4], strict=True))
+                and abs(horizon - old[4]) <= 0.1
+            ):
+                return talking, wrap_up
+        step = self.table_step_s
+        # Free means talk and wrap-up both over; the wrap-up is taken at its mean.
+        talking = _conditional_done_table(talk, int(self.table_talk_max_s / step), step, within - wrap.mean)
+        wrap_end = wrap.mean * 4.0 + 60.0
+        wrap_up = _conditional_done_table(wrap, int(wrap_end / step), step, within)
+        self._duration_cache = (key, talking, wrap_up)
+        return talking, wrap_up
 
     def _live_probability_at_age(self, age: float, outcomes: OutcomeCounts, timeout: float) -> float:
         """P(a dial still ringing at ``age`` seconds ends as a live answer)."""

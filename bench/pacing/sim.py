@@ -10,7 +10,13 @@ to place.
 Truth versus what the dialer sees: a live person misclassified as a machine
 is hung up on. The FTC counts that call as abandoned, so the results count
 it too, but the pacer's inputs show it as a machine answer, as a real
-dialer's would.
+dialer's would. The dialer plays a voicemail message to machine answers;
+the misclassified person hangs up 1 to 4 s into it, which the pacer sees as
+``machine_early_hangups``. Real machines record the whole message.
+
+NOTE: real answering machines that cut a message short (a full mailbox, a
+short recording limit) would also count as early hang-ups, which this
+simulation does not model; they would make the pacer more cautious.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from orchestrator.predictive import (
 DAY_S = 24 * 3600.0
 
 # Event kinds, ordered for readability only; the heap orders by time.
-_TICK, _RING_END, _GREETING_END, _AMD_END, _DEADLINE, _TALK_END, _WRAP_END, _LOGOUT = range(8)
+_TICK, _RING_END, _GREETING_END, _AMD_END, _DEADLINE, _TALK_END, _WRAP_END, _LOGOUT, _EARLY_HANGUP = range(9)
 _LIVE, _MACHINE, _FAILED, _NO_ANSWER = range(4)
 
 
@@ -83,6 +89,7 @@ class DayResult:
     abandoned: int = 0  # true FTC abandonments, misclassified live people included
     observed_live: int = 0
     observed_abandoned: int = 0
+    machine_early_hangups: int = 0
     bridged: int = 0
     given_up_early: int = 0  # unanswered dials ended before 15 s of ringing
     waits: list[float] = field(default_factory=list)
@@ -162,6 +169,14 @@ class Simulation:
         self.outcome_counts = [0, 0, 0, 0]
         self.short_log: deque[tuple[float, bool]] = deque()
         self.short_abandoned = 0
+        self.short_early_hangups: deque[float] = deque()
+        # Rolling 30-day counts of the previous 29 days; today's are added per tick.
+        history = self.history[-29:]
+        self.rolling_base = (
+            sum(day.observed_abandoned for day in history),
+            sum(day.observed_live for day in history),
+            sum(day.machine_early_hangups for day in history),
+        )
         self.logged_in = w.agents
         self.login_time = 0.0
         self._schedule_logouts()
@@ -196,6 +211,9 @@ class Simulation:
             self._wrap_end(payload)
         elif kind == _LOGOUT:
             self._logout(payload)
+        elif kind == _EARLY_HANGUP:
+            self.day.machine_early_hangups += 1
+            self.short_early_hangups.append(self.now)
 
     # -- logged-in time --------------------------------------------------
 
@@ -245,9 +263,8 @@ class Simulation:
 
     def _state(self) -> PacingState:
         counts = self.outcome_counts
-        history = self.history[-29:]
-        rolling_live = sum(day.observed_live for day in history) + self.day.observed_live
-        rolling_abandoned = sum(day.observed_abandoned for day in history) + self.day.observed_abandoned
+        day = self.day
+        base_abandoned, base_live, base_hangups = self.rolling_base
         busy = [agent for agent in self.busy.values() if not agent.leaving]
         return PacingState(
             now=self.now,
@@ -259,8 +276,14 @@ class Simulation:
             calls_in_amd=self.in_amd,
             calls_waiting=len(self.queue),
             outcomes=OutcomeCounts(counts[_LIVE], counts[_MACHINE], counts[_FAILED], counts[_NO_ANSWER]),
-            short_window=AbandonmentCounts(self.short_abandoned, len(self.short_log)),
-            rolling_30_days=AbandonmentCounts(rolling_abandoned, rolling_live),
+            short_window=AbandonmentCounts(
+                self.short_abandoned, len(self.short_log), len(self.short_early_hangups)
+            ),
+            rolling_30_days=AbandonmentCounts(
+                base_abandoned + day.observed_abandoned,
+                base_live + day.observed_live,
+                base_hangups + day.machine_early_hangups,
+            ),
         )
 
     def _expire_windows(self) -> None:
@@ -273,6 +296,9 @@ class Simulation:
         while short and short[0][0] < short_horizon:
             if short.popleft()[1]:
                 self.short_abandoned -= 1
+        hangups = self.short_early_hangups
+        while hangups and hangups[0] < short_horizon:
+            hangups.popleft()
 
     def _record_outcome(self, outcome: int) -> None:
         self.outcome_log.append((self.now, outcome))
@@ -355,6 +381,7 @@ class Simulation:
             # Hung up on as a machine: abandoned in truth, a machine to the dialer.
             self.day.abandoned += 1
             self._record_outcome(_MACHINE)
+            self._push(self.now + self.w.amd_s + self.rng.uniform(1.0, 4.0), _EARLY_HANGUP, None)
             return
         self._record_outcome(_LIVE)
         self.observe("greeting_time", self.now - call.answered_at)
