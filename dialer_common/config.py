@@ -85,6 +85,9 @@ class Config:
     # Seconds between ws.heartbeat messages on the dashboard's /ws socket.
     ws_heartbeat_s: float = 10.0
     log_level: str = "INFO"
+    # Id of this orchestrator in campaign leases and live counters; empty
+    # means "<hostname>-<pid>". Two running orchestrators must not share one.
+    orchestrator_id: str = ""
     sim_listen_host: str = "127.0.0.1"
     sim_listen_port: int = 8021
     sim_password: str = "ClueCon"
@@ -118,6 +121,7 @@ class Config:
             "cookie_secure": env.get("DIALER_COOKIE_SECURE", "0") in ("1", "true", "yes"),
             "ws_heartbeat_s": _positive_float(env, "DIALER_WS_HEARTBEAT_S", base.ws_heartbeat_s),
             "log_level": env.get("DIALER_LOG_LEVEL", base.log_level).upper(),
+            "orchestrator_id": env.get("DIALER_ORCHESTRATOR_ID", base.orchestrator_id),
             "sim_listen_host": env.get("DIALER_SIM_HOST", base.sim_listen_host),
             "sim_listen_port": _int(env, "DIALER_SIM_PORT", base.sim_listen_port),
             "sim_password": env.get("DIALER_SIM_PASSWORD", base.sim_password),

@@ -9,6 +9,8 @@ Statuses and states are spelled as mod_callcenter spells them.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ class AgentInfo:
     state: str = "Waiting"
     # Channel UUID of the customer leg the agent is bridged to, if any.
     member_session_uuid: str | None = None
+    # When the agent entered its current state, on the board's clock (seconds).
+    state_since_s: float = 0.0
 
     @property
     def available(self) -> bool:
@@ -58,11 +62,25 @@ def parse_agent_list(text: str) -> list[dict[str, str]]:
     return rows
 
 
+@dataclass(frozen=True)
+class StateTransition:
+    """An agent left ``old_state`` for ``new_state`` after ``seconds`` in it."""
+
+    tenant_id: int
+    campaign_id: int
+    agent_name: str
+    old_state: str
+    new_state: str
+    seconds: float
+
+
 class AgentBoard:
     """Per-agent status and state, keyed by switch name and agent name."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self.agents: dict[tuple[str, str], AgentInfo] = {}
+        self._transitions: list[StateTransition] = []
         self._dirty: set[tuple[str, str]] = set()
         self._changed_campaigns: set[tuple[int, int]] = set()
 
@@ -73,6 +91,9 @@ class AgentBoard:
         if known is not None:
             agent.status, agent.state = known.status, known.state
             agent.member_session_uuid = known.member_session_uuid
+            agent.state_since_s = known.state_since_s
+        else:
+            agent.state_since_s = self.clock()
         self.agents[key] = agent
         self._changed_campaigns.add((agent.tenant_id, agent.campaign_id))
 
@@ -117,7 +138,12 @@ class AgentBoard:
             if state not in STATES:
                 log.warning("agents.unknown_state agent=%s state=%r", agent.name, state)
                 return False
+            now_s = self.clock()
+            self._transitions.append(StateTransition(
+                agent.tenant_id, agent.campaign_id, agent.name, agent.state, state, now_s - agent.state_since_s,
+            ))
             agent.state = state
+            agent.state_since_s = now_s
             changed = True
         if changed:
             key = (agent.switch_name, agent.name)
@@ -132,6 +158,16 @@ class AgentBoard:
             for agent in self.agents.values()
             if agent.campaign_id == campaign_id and agent.switch_name == switch_name and agent.available
         )
+
+    def campaign_agents(self, campaign_id: int) -> list[AgentInfo]:
+        """Return the agents of a campaign on every switch."""
+        return [agent for agent in self.agents.values() if agent.campaign_id == campaign_id]
+
+    def take_transitions(self) -> list[StateTransition]:
+        """Return the state changes since the last call, oldest first, and clear them."""
+        transitions = self._transitions
+        self._transitions = []
+        return transitions
 
     def campaign_counts(self) -> dict[int, tuple[int, int]]:
         """Return ``{campaign_id: (agents_available, agents_logged_in)}`` over every switch."""

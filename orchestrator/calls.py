@@ -5,11 +5,17 @@ the changes to store; the daemon writes them to PostgreSQL. A channel is
 ours when its ``Unique-ID`` is the id of an attempt we placed (the originate
 presets ``origination_uuid`` to the attempt id). Events of other channels,
 including the agent legs that carry our exported variables, are ignored.
+
+With several orchestrators on one switch each receives every event. When
+``owned_campaigns`` is set, the tracker adopts unknown channels only of the
+campaigns in it, and keeps the recent events of other campaigns' attempts so
+that the orchestrator taking a campaign over can replay the ones it missed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +30,11 @@ LOST_CAUSE = "DIALER_EVENTS_LOST"
 PENDING_GRACE_S = 60.0
 # A call with no event for this long is ended as failed, in seconds.
 MAX_SILENT_CALL_S = 4 * 3600.0
+# Events of campaigns another orchestrator drives are kept this long (seconds)
+# and up to this many, for replay on takeover. A takeover happens within
+# seconds of the holder's death, so a minute covers it with room to spare.
+UNOWNED_EVENTS_KEEP_S = 60.0
+UNOWNED_EVENTS_MAX = 20_000
 
 _ACTIVE_STATES = ("pending", "ringing", "answered", "bridged")
 
@@ -49,6 +60,10 @@ class Attempt:
     job_cause: str | None = None
     sent_s: float = 0.0
     last_event_s: float = 0.0
+    # When CHANNEL_ANSWER arrived, on the loop's clock.
+    answered_s: float | None = None
+    # True once mod_callcenter put the answered call in the queue (member-queue-start).
+    queued: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,8 @@ class CallEnd:
     agent_name: str | None = None
     answered_at: datetime | None = None
     bridged_at: datetime | None = None
+    # Epoch ms when the person's greeting ended (``dialer_greeting_end_ms``), if the script set it.
+    greeting_end_ms: int | None = None
 
 
 Change = StateChange | CallEnd
@@ -108,6 +125,10 @@ class CallTracker:
 
     attempts: dict[str, Attempt] = field(default_factory=dict)
     attempts_by_job: dict[str, str] = field(default_factory=dict)
+    # Campaigns this orchestrator drives; None adopts the channels of every campaign.
+    owned_campaigns: set[int] | None = None
+    # (arrived at, campaign id, event) of attempts of campaigns not owned, oldest first.
+    unowned_events: deque = field(default_factory=lambda: deque(maxlen=UNOWNED_EVENTS_MAX))
 
     def add(self, attempt: Attempt) -> None:
         """Start tracking an attempt before its originate is sent."""
@@ -134,14 +155,53 @@ class CallTracker:
             return []
         attempt = self.attempts.get(event.uuid or "")
         if attempt is None:
+            if self._keep_unowned(event, now_s):
+                return []
             attempt = self._adopt(event)
             if attempt is None:
                 return []
         attempt.last_event_s = now_s
         attempt.channel_seen = True
-        return self._on_channel(attempt, event)
+        return self._on_channel(attempt, event, now_s)
 
-    def _on_channel(self, attempt: Attempt, event) -> list[Change]:
+    def _keep_unowned(self, event, now_s: float) -> bool:
+        """Keep an event of another orchestrator's attempt for a later takeover; return True if kept."""
+        if self.owned_campaigns is None or event.get("variable_dialer_attempt_id") != event.uuid:
+            return False
+        campaign_id = _int_or_none(event.get("variable_dialer_campaign_id"))
+        if campaign_id is None or campaign_id in self.owned_campaigns:
+            return False
+        while self.unowned_events and self.unowned_events[0][0] < now_s - UNOWNED_EVENTS_KEEP_S:
+            self.unowned_events.popleft()
+        self.unowned_events.append((now_s, campaign_id, event))
+        return True
+
+    def take_over(self, campaign_id: int, attempts: list[Attempt], now_s: float) -> list[Change]:
+        """Start driving a campaign: track its attempts in flight, then replay the events kept for it.
+
+        Returns the changes the replayed events cause, e.g. the ends of calls
+        that hung up while no orchestrator drove the campaign.
+        """
+        if self.owned_campaigns is not None:
+            self.owned_campaigns.add(campaign_id)
+        for attempt in attempts:
+            if attempt.id not in self.attempts:
+                self.add(attempt)
+        kept = [event for _, owner, event in self.unowned_events if owner == campaign_id]
+        self.unowned_events = deque(
+            (item for item in self.unowned_events if item[1] != campaign_id), maxlen=UNOWNED_EVENTS_MAX
+        )
+        changes: list[Change] = []
+        for event in kept:
+            changes += self.handle(event, now_s)
+        return changes
+
+    def give_up(self, campaign_id: int) -> None:
+        """Stop adopting a campaign's channels; the attempts already tracked are followed until they end."""
+        if self.owned_campaigns is not None:
+            self.owned_campaigns.discard(campaign_id)
+
+    def _on_channel(self, attempt: Attempt, event, now_s: float) -> list[Change]:
         name = event.name
         at = event_time(event)
         if name in ("CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA") and attempt.state == "pending":
@@ -150,6 +210,7 @@ class CallTracker:
         if name == "CHANNEL_ANSWER" and attempt.state in ("pending", "ringing"):
             attempt.state = "answered"
             attempt.answered_at = at
+            attempt.answered_s = now_s
             return [StateChange(attempt, "answered", at)]
         if name == "CHANNEL_BRIDGE" and attempt.state != "bridged":
             attempt.state = "bridged"
@@ -204,6 +265,7 @@ class CallTracker:
             agent_name=agent_name,
             answered_at=attempt.answered_at,
             bridged_at=attempt.bridged_at,
+            greeting_end_ms=_int_or_none(event.get("variable_dialer_greeting_end_ms")),
         )
 
     def _on_job(self, event, now_s: float) -> list[Change]:
@@ -225,10 +287,15 @@ class CallTracker:
         return [CallEnd(attempt, "rejected", event_time(event), hangup_cause=attempt.job_cause)]
 
     def _on_callcenter(self, event) -> None:
-        if event.subclass != "callcenter::info" or event.get("CC-Action") != "bridge-agent-start":
+        if event.subclass != "callcenter::info":
             return
+        action = event.get("CC-Action")
         attempt = self.attempts.get(event.get("CC-Member-Session-UUID") or "")
-        if attempt is not None:
+        if attempt is None:
+            return
+        if action == "member-queue-start":
+            attempt.queued = True
+        elif action == "bridge-agent-start":
             attempt.agent_name = event.get("CC-Agent")
 
     def fail(self, attempt_id: str, cause: str, outcome: str = "failed") -> CallEnd | None:

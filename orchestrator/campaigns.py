@@ -1,8 +1,9 @@
 """Per-campaign dialing: pick leads, caller IDs and the originate for each dial.
 
 :class:`CampaignRuntime` keeps what one running campaign needs between ticks
-(its pacer, DID rotation, call rate budget). :func:`place_dials` claims leads
-and sends the originates for one campaign on one switch.
+(its pacer and settings, recent outcomes, DID rotation, call rate budget).
+:func:`place_dials` claims leads and sends the originates for one campaign on
+one switch.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from dialer_common import db
 from dialer_common.errors import DialerError, ValidationError
 from dialer_common.phone import mask
 from orchestrator import store
-from orchestrator.calls import Attempt, CallTracker
+from orchestrator.agents import StateTransition
+from orchestrator.calls import LOST_CAUSE, Attempt, CallEnd, CallTracker
 from orchestrator.originate import (
     DEFAULT_DIAL_STRING_TEMPLATE,
     OriginateRequest,
     build_dial_string,
     originate_command,
 )
-from orchestrator.pacing import Pacer, pacer_for
+from orchestrator.pacing_state import CampaignStats, PacingLogGate, outcome_kind, settings_from_campaign
+from orchestrator.predictive import PacingSettingError, PacingSettings, PredictivePacer
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,12 @@ class CampaignRuntime:
     """State of one running campaign kept between ticks."""
 
     campaign: store.Campaign
-    pacer: Pacer
+    settings: PacingSettings
+    pacer: PredictivePacer = field(default_factory=PredictivePacer)
+    stats: CampaignStats = field(default_factory=CampaignStats)
+    log_gate: PacingLogGate = field(default_factory=PacingLogGate)
+    # Dialable leads at the last refresh; None until the first count.
+    leads_remaining: int | None = None
     dids: list[str] = field(default_factory=list)
     next_did: int = 0
     # Call rate budget: dials allowed now, refilled at calls_per_second.
@@ -48,16 +56,56 @@ class CampaignRuntime:
 
     @classmethod
     def start(cls, campaign: store.Campaign) -> CampaignRuntime:
-        runtime = cls(campaign=campaign, pacer=pacer_for(campaign.dial_mode))
+        """Return the runtime of a campaign this orchestrator starts driving.
+
+        Raises PacingSettingError when the row's pacing settings are out of range.
+        """
+        runtime = cls(campaign=campaign, settings=settings_from_campaign(campaign))
+        runtime.stats.keep_s = max(runtime.stats.keep_s, float(campaign.short_window_s))
         runtime.tokens = float(runtime.calls_per_second)
         runtime.refilled_s = time.monotonic()
         return runtime
 
     def update(self, campaign: store.Campaign) -> None:
-        """Take a re-read campaign row, changing the pacer only when the dial mode changed."""
-        if campaign.dial_mode != self.campaign.dial_mode:
-            self.pacer = pacer_for(campaign.dial_mode)
+        """Take a re-read campaign row; the pacer keeps what it learned, the settings follow the row.
+
+        Settings out of range are logged and the previous ones kept, so a bad
+        row never stops a running campaign.
+        """
+        try:
+            settings = settings_from_campaign(campaign)
+        except (PacingSettingError, ValueError) as error:
+            log.error("campaign.invalid_pacing_settings campaign_id=%s error=%s", campaign.id, error)
+            settings = self.settings
+        if settings != self.settings:
+            log.info(
+                "campaign.pacing_settings_changed campaign_id=%s dial_mode=%s target=%.4f",
+                campaign.id, settings.mode.value, settings.abandonment_target,
+            )
+        self.settings = settings
+        self.stats.keep_s = max(self.stats.keep_s, float(campaign.short_window_s))
         self.campaign = campaign
+
+    def observe_end(self, end: CallEnd, now_s: float) -> None:
+        """Count an ended attempt and feed its durations to the pacer."""
+        attempt = end.attempt
+        self.stats.record(now_s, end.outcome)
+        kind = outcome_kind(end.outcome)
+        if kind in ("live", "machine") and attempt.answered_s is not None and attempt.sent_s:
+            self.pacer.observe_answer_delay(attempt.answered_s - attempt.sent_s)
+        elif kind == "failed" and attempt.sent_s and end.outcome != "rejected" and end.hangup_cause != LOST_CAUSE:
+            self.pacer.observe_failure_delay(now_s - attempt.sent_s)
+        if end.bridged_at is not None and end.ended_at >= end.bridged_at:
+            self.pacer.observe_talk_time((end.ended_at - end.bridged_at).total_seconds())
+        if kind == "live" and end.greeting_end_ms and end.answered_at is not None:
+            greeting_s = end.greeting_end_ms / 1000.0 - end.answered_at.timestamp()
+            if greeting_s >= 0:
+                self.pacer.observe_greeting_time(greeting_s)
+
+    def observe_agent(self, transition: StateTransition) -> None:
+        """Feed an agent's wrap-up (mod_callcenter state Idle, then Waiting) to the pacer."""
+        if transition.old_state == "Idle" and transition.new_state == "Waiting":
+            self.pacer.observe_wrap_up_time(transition.seconds)
 
     @property
     def calls_per_second(self) -> int:
@@ -153,7 +201,7 @@ def place_dials(conn, client, tracker: CallTracker, runtime: CampaignRuntime, sw
                 continue
             store.insert_attempt(cur, attempt, campaign.trunk_id, did)
             pending.append((attempt, command))
-    _log_dry(runtime, bool(leads))
+    note_lead_supply(runtime, bool(leads))
 
     sent = 0
     for attempt, command in pending:
@@ -177,7 +225,8 @@ def place_dials(conn, client, tracker: CallTracker, runtime: CampaignRuntime, sw
     return sent
 
 
-def _log_dry(runtime: CampaignRuntime, got_leads: bool) -> None:
+def note_lead_supply(runtime: CampaignRuntime, got_leads: bool) -> None:
+    """Log once when a campaign runs out of dialable leads, and once when it has some again."""
     if got_leads:
         if runtime.dry:
             log.info("campaign.leads_available campaign_id=%s", runtime.campaign.id)

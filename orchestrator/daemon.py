@@ -4,16 +4,30 @@ Greenlets, each with its own database connection:
 
 - the event loop applies switch events in stream order, in batches, and
   ends attempts whose events stopped (the sweep);
-- the dial loop asks each campaign's pacer for dials and sends originates;
-- the refresh loop re-reads running campaigns, DIDs and agents and
-  provisions mod_callcenter on the switches;
-- the flush loop writes changed agents and the Redis counters.
+- the dial loop builds each driven campaign's PacingState, asks its pacer
+  for dials, stores the decisions that changed in ``pacing_log`` and sends
+  originates;
+- the refresh loop re-reads running campaigns, DIDs and agents, re-reads the
+  pacing settings and lead counts, and provisions mod_callcenter on the
+  switches for the campaigns this orchestrator drives;
+- the lease loop renews this orchestrator's campaign leases every second and
+  takes the leases of running campaigns nobody holds;
+- the flush loop writes changed agents and this orchestrator's contribution
+  to the Redis counters.
+
+Several orchestrators may run against the same switches. Each campaign is
+driven by the holder of its lease (orchestrator.lease); the others follow
+its agents and keep the events of its calls, so whoever takes the lease over
+adopts the calls in flight without losing or re-dialing one.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+from dataclasses import dataclass
 
 import gevent
 import gevent.event
@@ -27,10 +41,12 @@ from dialer_common.live import CampaignCounters, LiveCounters
 from dialer_common.phone import mask
 from orchestrator import store
 from orchestrator.agents import AgentBoard, AgentInfo
-from orchestrator.calls import CallEnd, CallTracker, StateChange
-from orchestrator.campaigns import CampaignRuntime, check_campaign, choose_dids, place_dials
+from orchestrator.calls import Attempt, CallEnd, CallTracker, StateChange
+from orchestrator.campaigns import CampaignRuntime, check_campaign, choose_dids, note_lead_supply, place_dials
 from orchestrator.esl_client import EslClient
-from orchestrator.pacing import DialState
+from orchestrator.lease import DEFAULT_RENEW_S, LeaseManager
+from orchestrator.pacing_state import OUTCOME_WINDOW_S, build_pacing_state, split_dials
+from orchestrator.predictive import AbandonmentCounts, PacingSettingError
 from orchestrator.provision import provision_campaign
 
 log = logging.getLogger(__name__)
@@ -52,6 +68,21 @@ SWITCH_LOST_GRACE_S = 60.0
 STALE_ATTEMPT_S = 4 * 3600
 EVENT_BATCH = 500
 SHUTDOWN_WAIT_S = 2.0
+# How often the rolling 30-day abandonment counts are re-read, in seconds.
+ROLLING_REFRESH_S = 60.0
+
+
+def default_orchestrator_id() -> str:
+    """Return ``<hostname>-<pid>``, unique among the orchestrators of one deployment."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    """Queued to the event loop when this orchestrator starts driving a campaign."""
+
+    runtime: CampaignRuntime
+    attempts: list[Attempt]
 
 
 class Orchestrator:
@@ -59,7 +90,8 @@ class Orchestrator:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.tracker = CallTracker()
+        self.orchestrator_id = config.orchestrator_id or default_orchestrator_id()
+        self.tracker = CallTracker(owned_campaigns=set())
         self.board = AgentBoard()
         self.events: gevent.queue.Queue = gevent.queue.Queue()
         self.clients = {
@@ -70,7 +102,13 @@ class Orchestrator:
             for switch in config.switches
         }
         self.default_switch = config.switches[0].name if config.switches else ""
+        # Campaigns this orchestrator drives (holds the lease of and has taken over).
         self.campaigns: dict[int, CampaignRuntime] = {}
+        # Every running campaign with its DIDs and agents, as the last refresh read them.
+        self.running: dict[int, store.Campaign] = {}
+        self.running_dids: dict[int, list[dict]] = {}
+        self.running_agents: dict[int, list[dict]] = {}
+        self._rolling_read_s: dict[int, float] = {}
         self.down_since: dict[str, float] = {name: time.monotonic() for name in self.clients}
         # (switch, campaign_id) pairs whose queue and agents are on the switch.
         self.provisioned: set[tuple[str, int]] = set()
@@ -78,6 +116,7 @@ class Orchestrator:
         self._provisioning: set[tuple[str, int]] = set()
         self.redis = redis.Redis.from_url(config.redis_url)
         self.live = LiveCounters(self.redis, config.redis_prefix)
+        self.leases = LeaseManager(self.redis, config.redis_prefix, self.orchestrator_id)
         self._last_counters: dict[int, tuple[CampaignCounters, float]] = {}
         self.stopping = gevent.event.Event()
         self._greenlets: list[gevent.Greenlet] = []
@@ -105,11 +144,12 @@ class Orchestrator:
 
     def run(self) -> None:
         """Start the switches and loops; return after :meth:`stop` once they are closed."""
-        log.info("orchestrator.start switches=%s", ",".join(self.clients))
+        log.info("orchestrator.start orchestrator_id=%s switches=%s", self.orchestrator_id, ",".join(self.clients))
         self._end_stale_attempts()
         for client in self.clients.values():
             client.start()
-        for loop in (self._event_loop, self._dial_loop, self._refresh_loop, self._flush_loop):
+        loops = (self._event_loop, self._dial_loop, self._refresh_loop, self._lease_loop, self._flush_loop)
+        for loop in loops:
             self._greenlets.append(gevent.spawn(self._guarded, loop))
         self.stopping.wait()
         self._shutdown()
@@ -132,6 +172,9 @@ class Orchestrator:
             conn.close()
         for client in self.clients.values():
             client.stop()
+        for campaign_id in list(self.campaigns):
+            self._drop_campaign(campaign_id, "orchestrator stopping")
+        self.leases.release_all()
         self.redis.close()
         log.info("orchestrator.stopped calls_in_flight=%d", len(self.tracker.attempts))
 
@@ -184,7 +227,11 @@ class Orchestrator:
     def _apply_events(self, batch) -> list:
         changes: list = []
         now_s = time.monotonic()
-        for switch_name, event in batch:
+        for item in batch:
+            if isinstance(item, TakeOver):
+                changes += self._take_over(item, now_s)
+                continue
+            switch_name, event = item
             try:
                 if event.subclass == "callcenter::info":
                     self.board.handle(switch_name, event)
@@ -194,6 +241,24 @@ class Orchestrator:
                     "event.failed switch=%s event=%s call_uuid=%s job_uuid=%s",
                     switch_name, event.name, event.uuid, event.get("Job-UUID"),
                 )
+        for transition in self.board.take_transitions():
+            runtime = self.campaigns.get(transition.campaign_id)
+            if runtime is not None:
+                runtime.observe_agent(transition)
+        return changes
+
+    def _take_over(self, item: TakeOver, now_s: float) -> list:
+        """Start driving a campaign in event order: events queued before this item were kept for replay."""
+        campaign = item.runtime.campaign
+        if not self.leases.holds(campaign.id):
+            log.warning("campaign.takeover_abandoned campaign_id=%s reason=lease lost", campaign.id)
+            return []
+        self.campaigns[campaign.id] = item.runtime
+        changes = self.tracker.take_over(campaign.id, item.attempts, now_s)
+        log.info(
+            "campaign.taken_over campaign_id=%s tenant_id=%s orchestrator_id=%s calls_adopted=%d events_replayed=%d",
+            campaign.id, campaign.tenant_id, self.orchestrator_id, len(item.attempts), len(changes),
+        )
         return changes
 
     def _store_changes(self, conn, changes: list) -> None:
@@ -208,9 +273,13 @@ class Orchestrator:
             # TODO: keep the batch and retry it; today a database outage loses these updates.
             log.error("attempts.store_failed changes=%d error=%s", len(changes), error)
             raise
+        now_s = time.monotonic()
         for change in changes:
             if isinstance(change, CallEnd):
                 self._log_end(change)
+                runtime = self.campaigns.get(change.attempt.campaign_id)
+                if runtime is not None:
+                    runtime.observe_end(change, now_s)
 
     @staticmethod
     def _log_end(end: CallEnd) -> None:
@@ -227,41 +296,68 @@ class Orchestrator:
             self.stopping.wait(DIAL_TICK_S)
 
     def _dial_tick(self, conn) -> None:
-        counts = self.tracker.counts()
         trunk_calls: dict[int | None, int] = {}
+        per_campaign: dict[int, list[Attempt]] = {}
         for attempt in self.tracker.attempts.values():
             trunk_calls[attempt.trunk_id] = trunk_calls.get(attempt.trunk_id, 0) + 1
-        now_s = time.monotonic()
+            per_campaign.setdefault(attempt.campaign_id, []).append(attempt)
         for runtime in list(self.campaigns.values()):
-            if runtime.problem:
-                continue
+            if self.stopping.is_set():
+                return
             campaign = runtime.campaign
-            for switch_name, client in self.clients.items():
-                if self.stopping.is_set():
-                    return
-                if not client.connected or (switch_name, campaign.id) not in self.provisioned:
-                    continue
-                per_state = counts.get((campaign.id, switch_name), {})
-                in_flight = per_state.get("pending", 0) + per_state.get("ringing", 0) + per_state.get("answered", 0)
-                free_lines = runtime.max_channels - trunk_calls.get(campaign.trunk_id, 0)
-                state = DialState(
-                    campaign_id=campaign.id,
-                    available_agents=self.board.available(campaign.id, switch_name),
-                    dials_in_flight=in_flight,
-                    max_lines=free_lines,
-                    now_s=now_s,
+            if runtime.problem or not self.leases.holds(campaign.id):
+                continue
+            switches = [
+                name for name, client in self.clients.items()
+                if client.connected and (name, campaign.id) in self.provisioned
+            ]
+            if not switches:
+                continue
+            sent = self._dial_campaign(conn, runtime, switches, per_campaign.get(campaign.id, []), trunk_calls)
+            trunk_calls[campaign.trunk_id] = trunk_calls.get(campaign.trunk_id, 0) + sent
+
+    def _dial_campaign(self, conn, runtime: CampaignRuntime, switches: list[str], attempts, trunk_calls) -> int:
+        """Decide one campaign's dials for this tick, log the decision if it changed, and place them."""
+        campaign = runtime.campaign
+        now_s = time.monotonic()
+        state = build_pacing_state(
+            now_s, runtime.settings, self.board.campaign_agents(campaign.id), attempts,
+            runtime.stats, runtime.leads_remaining,
+        )
+        decision = runtime.pacer.decide(state)
+        if runtime.log_gate.should_write(decision, now_s):
+            self._store_decision(conn, runtime, decision)
+        free_lines = runtime.max_channels - trunk_calls.get(campaign.trunk_id, 0)
+        dials = min(decision.dials, free_lines, runtime.rate_budget(now_s))
+        if dials <= 0:
+            return 0
+        capacities = {name: self.board.available(campaign.id, name) for name in switches}
+        sent = 0
+        for switch_name, count in split_dials(dials, capacities).items():
+            placed = place_dials(conn, self.clients[switch_name], self.tracker, runtime, switch_name, count)
+            sent += placed
+            if placed:
+                log.info(
+                    "dial.placed campaign_id=%s switch=%s dials=%d mode=%s dial_level=%.2f available=%d lines_out=%d",
+                    campaign.id, switch_name, placed, decision.mode.value, decision.dial_level,
+                    state.agents_available, state.lines_out,
                 )
-                dials = min(runtime.pacer.dials_to_place(state), runtime.rate_budget(now_s))
-                if dials <= 0:
-                    continue
-                sent = place_dials(conn, client, self.tracker, runtime, switch_name, dials)
-                runtime.spend(sent)
-                trunk_calls[campaign.trunk_id] = trunk_calls.get(campaign.trunk_id, 0) + sent
-                if sent:
-                    log.info(
-                        "dial.placed campaign_id=%s switch=%s dials=%d available=%d in_flight=%d",
-                        campaign.id, switch_name, sent, state.available_agents, in_flight,
-                    )
+        runtime.spend(sent)
+        if runtime.leads_remaining is not None:
+            runtime.leads_remaining = max(0, runtime.leads_remaining - sent)
+        return sent
+
+    def _store_decision(self, conn, runtime: CampaignRuntime, decision) -> None:
+        campaign = runtime.campaign
+        record = decision.to_record()
+        record["orchestrator_id"] = self.orchestrator_id
+        with db.transaction(conn) as cur:
+            store.insert_pacing_log(cur, campaign.tenant_id, campaign.id, record)
+        log.info(
+            "pacing.decision campaign_id=%s mode=%s dial_level=%.3f multiplier=%.3f throttled=%s dials=%d reason=%s",
+            campaign.id, decision.mode.value, decision.dial_level, decision.multiplier, decision.throttled,
+            decision.dials, decision.reason,
+        )
 
     # -- campaigns and agents -------------------------------------------------------
 
@@ -275,33 +371,56 @@ class Orchestrator:
             rows = store.load_running_campaigns(cur)
             dids = {tenant_id: store.load_dids(cur, tenant_id) for tenant_id in {row.tenant_id for row in rows}}
             agents = {row.id: store.load_agents(cur, row.tenant_id, row.id) for row in rows}
-        running = {row.id for row in rows}
-        for campaign_id in set(self.campaigns) - running:
-            log.info("campaign.stopped_dialing campaign_id=%s", campaign_id)
-            del self.campaigns[campaign_id]
+        self.running = {row.id: row for row in rows}
+        self.running_dids = {row.id: dids[row.tenant_id] for row in rows}
+        self.running_agents = agents
+        for campaign_id in set(self.campaigns) - set(self.running):
+            self._drop_campaign(campaign_id, "campaign no longer running")
+            self.leases.release(campaign_id)
         for row in rows:
-            self._refresh_campaign(row, dids[row.tenant_id], agents[row.id])
+            self._register_agents(row, agents[row.id])
+            runtime = self.campaigns.get(row.id)
+            if runtime is not None:
+                runtime.update(row)
+                self._refresh_campaign(runtime)
+                self._refresh_counts(conn, runtime)
 
-    def _refresh_campaign(self, row: store.Campaign, did_rows: list[dict], agent_rows: list[dict]) -> None:
-        runtime = self.campaigns.get(row.id)
-        if runtime is None:
-            runtime = self.campaigns[row.id] = CampaignRuntime.start(row)
-            log.info("campaign.dialing campaign_id=%s tenant_id=%s dial_mode=%s", row.id, row.tenant_id, row.dial_mode)
-        else:
-            runtime.update(row)
-        runtime.dids = choose_dids(did_rows, row.trunk_id)
+    def _register_agents(self, row: store.Campaign, agent_rows: list[dict]) -> None:
+        """Put a running campaign's agents on the board, driven or not, so a takeover starts from their state."""
+        for agent_row in agent_rows:
+            self.board.register(AgentInfo(
+                name=agent_row["name"], tenant_id=row.tenant_id, campaign_id=row.id,
+                switch_name=self._agent_switch(agent_row), status=agent_row["status"], state=agent_row["state"],
+            ))
+
+    def _agent_switch(self, agent_row: dict) -> str:
+        return agent_row["switch_name"] if agent_row["switch_name"] in self.clients else self.default_switch
+
+    def _refresh_counts(self, conn, runtime: CampaignRuntime) -> None:
+        """Re-read the dialable leads, and the 30-day abandonment counts once a minute."""
+        campaign = runtime.campaign
+        now_s = time.monotonic()
+        with db.transaction(conn) as cur:
+            runtime.leads_remaining = store.count_dialable_leads(
+                cur, campaign.tenant_id, campaign.id, campaign.max_attempts
+            )
+            if now_s - self._rolling_read_s.get(campaign.id, 0.0) >= ROLLING_REFRESH_S:
+                abandoned, live = store.load_abandonment_30_days(cur, campaign.tenant_id, campaign.id)
+                runtime.stats.set_rolling(AbandonmentCounts(abandoned=abandoned, live=live))
+                self._rolling_read_s[campaign.id] = now_s
+        note_lead_supply(runtime, runtime.leads_remaining > 0)
+
+    def _refresh_campaign(self, runtime: CampaignRuntime) -> None:
+        row = runtime.campaign
+        runtime.dids = choose_dids(self.running_dids.get(row.id, []), row.trunk_id)
         problem = check_campaign(runtime)
         if problem != runtime.problem and problem:
             log.error("campaign.cannot_dial campaign_id=%s tenant_id=%s reason=%s", row.id, row.tenant_id, problem)
         runtime.problem = problem
 
         missing: dict[str, list[dict]] = {}
-        for agent_row in agent_rows:
-            switch_name = agent_row["switch_name"] if agent_row["switch_name"] in self.clients else self.default_switch
-            self.board.register(AgentInfo(
-                name=agent_row["name"], tenant_id=row.tenant_id, campaign_id=row.id, switch_name=switch_name,
-                status=agent_row["status"], state=agent_row["state"],
-            ))
+        for agent_row in self.running_agents.get(row.id, []):
+            switch_name = self._agent_switch(agent_row)
             if (switch_name, agent_row["name"]) not in self.provisioned_agents:
                 missing.setdefault(switch_name, []).append(agent_row)
         for switch_name, client in self.clients.items():
@@ -311,6 +430,80 @@ class Orchestrator:
             ):
                 self._provisioning.add(key)
                 gevent.spawn(self._provision, client, row, missing.get(switch_name, []))
+
+    # -- leases ------------------------------------------------------------------------
+
+    def _lease_loop(self, conn) -> None:
+        while not self.stopping.is_set():
+            self._lease_tick(conn)
+            self.stopping.wait(DEFAULT_RENEW_S)
+
+    def _lease_tick(self, conn) -> None:
+        """Renew the held leases, drop the lost ones, and take free leases of running campaigns."""
+        for campaign_id in self.leases.held_campaigns():
+            if not self.leases.renew(campaign_id):
+                self._drop_campaign(campaign_id, "lease lost")
+        for campaign_id, row in list(self.running.items()):
+            if self.stopping.is_set():
+                return
+            if campaign_id in self.campaigns or self.leases.holds(campaign_id):
+                continue
+            try:
+                taken = self.leases.acquire(campaign_id)
+            except redis.RedisError as error:
+                log.warning("lease.acquire_failed campaign_id=%s error=%s", campaign_id, error)
+                return
+            if taken:
+                self._start_campaign(conn, row)
+
+    def _start_campaign(self, conn, row: store.Campaign) -> None:
+        """Load what a newly leased campaign needs and queue its takeover to the event loop."""
+        try:
+            runtime = CampaignRuntime.start(row)
+        except (PacingSettingError, ValueError) as error:
+            log.error("campaign.invalid_pacing_settings campaign_id=%s tenant_id=%s error=%s", row.id, row.tenant_id, error)
+            self.leases.release(row.id)
+            return
+        now_s = time.monotonic()
+        with db.transaction(conn) as cur:
+            in_flight = store.load_in_flight_attempts(cur, row.tenant_id, row.id)
+            recent = store.load_recent_outcomes(cur, row.tenant_id, row.id, max(OUTCOME_WINDOW_S, row.short_window_s))
+            abandoned, live = store.load_abandonment_30_days(cur, row.tenant_id, row.id)
+        runtime.stats.seed((now_s - item["age_s"], item["outcome"]) for item in recent)
+        runtime.stats.set_rolling(AbandonmentCounts(abandoned=abandoned, live=live))
+        self._rolling_read_s[row.id] = now_s
+        attempts = [self._attempt_from_row(row, item, now_s) for item in in_flight]
+        log.info(
+            "lease.acquired campaign_id=%s tenant_id=%s orchestrator_id=%s dial_mode=%s calls_in_flight=%d",
+            row.id, row.tenant_id, self.orchestrator_id, row.dial_mode, len(attempts),
+        )
+        self._refresh_campaign(runtime)
+        self.events.put(TakeOver(runtime, attempts))
+
+    def _attempt_from_row(self, campaign: store.Campaign, row: dict, now_s: float) -> Attempt:
+        sent_s = now_s - float(row["age_s"])
+        return Attempt(
+            id=row["id"], tenant_id=campaign.tenant_id, campaign_id=campaign.id, lead_id=row["lead_id"],
+            switch_name=row["switch_name"] or self.default_switch, phone_e164=row["phone_e164"],
+            job_uuid=row["job_uuid"], trunk_id=row["trunk_id"], ring_timeout_s=campaign.ring_timeout_s,
+            state=row["state"], channel_seen=row["state"] != "pending", answered_at=row["answered_at"],
+            bridged_at=row["bridged_at"], agent_name=row["agent_name"], sent_s=sent_s, last_event_s=now_s,
+        )
+
+    def _drop_campaign(self, campaign_id: int, reason: str) -> None:
+        """Stop dialing a campaign at once; its calls already tracked are followed until they end."""
+        runtime = self.campaigns.pop(campaign_id, None)
+        self.tracker.give_up(campaign_id)
+        self.provisioned = {pair for pair in self.provisioned if pair[1] != campaign_id}
+        self._last_counters.pop(campaign_id, None)
+        if runtime is None:
+            return
+        log.warning("campaign.stopped_dialing campaign_id=%s orchestrator_id=%s reason=%s",
+                    campaign_id, self.orchestrator_id, reason)
+        try:
+            self.live.withdraw(runtime.campaign.tenant_id, campaign_id, self.orchestrator_id)
+        except redis.RedisError as error:
+            log.warning("counters.withdraw_failed campaign_id=%s error=%s", campaign_id, error)
 
     def _provision(self, client: EslClient, campaign: store.Campaign, agent_rows: list[dict]) -> None:
         key = (client.address.name, campaign.id)
@@ -329,7 +522,7 @@ class Orchestrator:
             self.stopping.wait(FLUSH_S)
 
     def _flush_once(self, conn) -> None:
-        dirty = self.board.take_dirty()
+        dirty = [agent for agent in self.board.take_dirty() if agent.campaign_id in self.campaigns]
         if dirty:
             with db.transaction(conn) as cur:
                 store.write_agents(cur, dirty)
@@ -356,5 +549,5 @@ class Orchestrator:
             last = self._last_counters.get(campaign_id)
             if last and last[0] == counters and now_s - last[1] < COUNTERS_REFRESH_S:
                 continue
-            self.live.write(runtime.campaign.tenant_id, campaign_id, counters)
+            self.live.contribute(runtime.campaign.tenant_id, campaign_id, self.orchestrator_id, counters)
             self._last_counters[campaign_id] = (counters, now_s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 import psycopg2.extras
 
@@ -39,11 +40,18 @@ class Campaign:
     gateway: str | None
     max_channels: int | None
     calls_per_second: int | None
+    # Pacing settings; percentages and levels as the campaigns table keeps them.
+    abandon_target_pct: Decimal = Decimal("2.5")
+    max_lines_per_agent: Decimal = Decimal("5")
+    min_dial_level: Decimal = Decimal("1")
+    max_dial_level: Decimal = Decimal("5")
+    short_window_s: int = 900
 
 
 _CAMPAIGNS_SQL = """
 SELECT c.id, c.tenant_id, c.name, c.dial_mode, c.queue_name, c.caller_id_name, c.ring_timeout_s,
        c.machine_action, c.voicemail_file, c.safe_harbor_file, c.max_attempts,
+       c.abandon_target_pct, c.max_lines_per_agent, c.min_dial_level, c.max_dial_level, c.short_window_s,
        t.id AS trunk_id, t.dial_string_template, t.gateway, t.max_channels, t.calls_per_second
   FROM campaigns c
   LEFT JOIN trunks t ON t.id = c.trunk_id AND t.tenant_id = c.tenant_id AND t.enabled
@@ -232,3 +240,71 @@ def end_unsent_attempt(cur, attempt: Attempt) -> None:
         (attempt.id, attempt.tenant_id),
     )
     release_lead(cur, attempt.tenant_id, attempt.lead_id)
+
+
+def load_in_flight_attempts(cur, tenant_id: int, campaign_id: int) -> list[dict]:
+    """Return a campaign's attempts that have not ended, with their age in seconds, oldest first."""
+    cur.execute(
+        "SELECT id::text AS id, lead_id, phone_e164, switch_name, job_uuid::text AS job_uuid, trunk_id, state,"
+        " answered_at, bridged_at, agent_name, EXTRACT(EPOCH FROM now() - created_at)::float8 AS age_s"
+        " FROM attempts WHERE tenant_id = %s AND campaign_id = %s AND state <> 'ended'"
+        " ORDER BY created_at",
+        (tenant_id, campaign_id),
+    )
+    return cur.fetchall()
+
+
+def load_recent_outcomes(cur, tenant_id: int, campaign_id: int, window_s: float) -> list[dict]:
+    """Return the outcomes of a campaign's attempts ended in the last ``window_s`` seconds, oldest first.
+
+    Each row has ``outcome`` and ``age_s``, the seconds since the attempt ended.
+    """
+    cur.execute(
+        "SELECT outcome, EXTRACT(EPOCH FROM now() - ended_at)::float8 AS age_s FROM attempts"
+        " WHERE tenant_id = %s AND campaign_id = %s AND state = 'ended' AND outcome IS NOT NULL"
+        " AND ended_at > now() - make_interval(secs => %s)"
+        " AND created_at > now() - make_interval(secs => %s) - interval '1 day'"
+        " ORDER BY ended_at",
+        (tenant_id, campaign_id, window_s, window_s),
+    )
+    return cur.fetchall()
+
+
+def load_abandonment_30_days(cur, tenant_id: int, campaign_id: int) -> tuple[int, int]:
+    """Return ``(abandoned, live answers)`` of a campaign's attempts over the rolling 30 days.
+
+    Live answers are the outcomes ``live_bridged`` and ``abandoned``; machine
+    answers count in neither.
+    """
+    cur.execute(
+        "SELECT count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,"
+        " count(*) FILTER (WHERE outcome IN ('live_bridged', 'abandoned')) AS live"
+        " FROM attempts WHERE tenant_id = %s AND campaign_id = %s"
+        " AND created_at > now() - interval '30 days'",
+        (tenant_id, campaign_id),
+    )
+    row = cur.fetchone()
+    return row["abandoned"], row["live"]
+
+
+def count_dialable_leads(cur, tenant_id: int, campaign_id: int, max_attempts: int) -> int:
+    """Return how many of a campaign's leads :func:`claim_leads` could claim now."""
+    cur.execute(
+        "SELECT count(*) AS dialable FROM leads WHERE tenant_id = %s AND campaign_id = %s"
+        " AND status IN ('new', 'retry') AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
+        " AND attempts_count < %s",
+        (tenant_id, campaign_id, max_attempts),
+    )
+    return cur.fetchone()["dialable"]
+
+
+def insert_pacing_log(cur, tenant_id: int, campaign_id: int, record: dict) -> None:
+    """Store one pacing decision; ``record`` is ``PacingDecision.to_record()`` plus any extra inputs."""
+    inputs = {key: value for key, value in record.items() if key not in ("mode", "dial_level", "multiplier",
+                                                                          "throttled", "reason")}
+    cur.execute(
+        "INSERT INTO pacing_log (tenant_id, campaign_id, mode, dial_level, multiplier, throttled, reason, inputs)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (tenant_id, campaign_id, record["mode"], min(record["dial_level"], 999.0), record["multiplier"],
+         record["throttled"], record["reason"], psycopg2.extras.Json(inputs)),
+    )
