@@ -11,7 +11,7 @@ Passes:
   ``check_hours``) on leads never seen, so every number goes through
   phonenumbers once;
 - pure, warm: the same leads again, as the orchestrator rechecks them each
-  pacing cycle (phonenumbers answers are cached per number);
+  pacing cycle (phonenumbers lookups are cached per area code and exchange);
 - full: ``ComplianceGate.check_batch`` on ``--batch`` leads at a time (the
   orchestrator claims leads in batches) with DNC in PostgreSQL
   (``PgDncLookup.find_many``, one query per batch against 100,000 listed
@@ -49,9 +49,36 @@ from dialer_common.compliance.gate import CampaignRules, ComplianceGate, LeadInf
 from dialer_common.compliance.location import ZIP3  # noqa: E402
 from dialer_common.compliance.packs import PackSet  # noqa: E402
 
-NOW = dt.datetime(2026, 6, 3, 17, 0, tzinfo=dt.timezone.utc)
-US_AREA_CODES = ("212", "305", "850", "205", "405", "602", "928", "808", "787", "907", "213", "312", "303",
-                 "605", "701", "915", "270", "423", "812", "906", "541", "208", "410", "504", "601", "401", "801")
+NOW = dt.datetime(2026, 6, 3, 17, 0, tzinfo=dt.UTC)
+US_AREA_CODES = (
+    "212",
+    "305",
+    "850",
+    "205",
+    "405",
+    "602",
+    "928",
+    "808",
+    "787",
+    "907",
+    "213",
+    "312",
+    "303",
+    "605",
+    "701",
+    "915",
+    "270",
+    "423",
+    "812",
+    "906",
+    "541",
+    "208",
+    "410",
+    "504",
+    "601",
+    "401",
+    "801",
+)
 OTHER_PREFIXES = ("+57301", "+57310", "+5255", "+5281", "+5698", "+54911")
 
 
@@ -83,7 +110,7 @@ def run_pure(gate: ComplianceGate, campaign: CampaignRules, leads: list[LeadInfo
 def run_full(
     packs: PackSet, campaign_packs: tuple[str, ...], leads: list[LeadInfo], batch: int
 ) -> list[tuple[float, int]]:
-    """Run the full gate twice over ``leads``: first sight (cold), then again (warm); return (seconds, allowed)."""
+    """Run the full gate twice over ``leads``, cold then warm; return (seconds, allowed) per round."""
     import psycopg2
     import redis
 
@@ -108,8 +135,9 @@ def run_full(
         conn = db.connect(url)
         evidence_conn = db.connect(url)
         tenant_id = _seed(conn, leads)
-        gate = ComplianceGate(packs, RedisFrequencyCaps(client, prefix), PgDncLookup(conn),
-                              evidence=PgEvidence(evidence_conn))
+        gate = ComplianceGate(
+            packs, RedisFrequencyCaps(client, prefix), PgDncLookup(conn), evidence=PgEvidence(evidence_conn)
+        )
         campaign = CampaignRules(tenant_id, 1, pack_ids=campaign_packs, max_attempts=5)
         timings = []
         for _round in ("cold", "warm"):
@@ -137,12 +165,19 @@ def _seed(conn, leads: list[LeadInfo]) -> int:
     from psycopg2.extras import execute_values
 
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO tenants (slug, name) VALUES (%s, 'bench') RETURNING id", (f"b-{uuid.uuid4().hex[:8]}",))
+        cur.execute(
+            "INSERT INTO tenants (slug, name) VALUES (%s, 'bench') RETURNING id",
+            (f"b-{uuid.uuid4().hex[:8]}",),
+        )
         tenant_id = cur.fetchone()["id"]
         listed = [(tenant_id, lead.phone_e164) for lead in leads[::20]]
         listed += [(tenant_id, f"+1999{n:07d}") for n in range(100_000 - len(listed))]
-        execute_values(cur, "INSERT INTO dnc_numbers (tenant_id, phone_e164) VALUES %s ON CONFLICT DO NOTHING",
-                       listed, page_size=5000)
+        execute_values(
+            cur,
+            "INSERT INTO dnc_numbers (tenant_id, phone_e164) VALUES %s ON CONFLICT DO NOTHING",
+            listed,
+            page_size=5000,
+        )
         cur.execute("ANALYZE dnc_numbers")
     conn.commit()
     return tenant_id
@@ -151,9 +186,13 @@ def _seed(conn, leads: list[LeadInfo]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=100_000, help="distinct leads in the pure passes")
-    parser.add_argument("--full-leads", type=int, default=20_000, help="leads in the full Redis and PostgreSQL pass")
+    parser.add_argument(
+        "--full-leads", type=int, default=20_000, help="leads in the full Redis and PostgreSQL pass"
+    )
     parser.add_argument("--batch", type=int, default=500, help="leads per check_batch call in the full pass")
-    parser.add_argument("--no-full", action="store_true", help="skip the pass that needs PostgreSQL and Redis")
+    parser.add_argument(
+        "--no-full", action="store_true", help="skip the pass that needs PostgreSQL and Redis"
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
@@ -170,7 +209,7 @@ def main() -> None:
     if not args.no_full:
         full_leads = make_leads(args.full_leads, seed=11)
         timings = run_full(packs, tuple(packs.ids()), full_leads, args.batch)
-        for round_name, (elapsed, allowed) in zip(("cold", "warm"), timings):
+        for round_name, (elapsed, allowed) in zip(("cold", "warm"), timings, strict=True):
             label = f"full, {round_name}: PostgreSQL DNC + Redis caps + evidence, batches of {args.batch}"
             results.append((label, len(full_leads), allowed, elapsed))
 
@@ -181,8 +220,11 @@ def main() -> None:
     print("| date | machine | command | pass | leads | allowed | leads/s | peak RSS |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, count, allowed, elapsed in results:
-        print(f"| {dt.date.today().isoformat()} | {machine} | `{command.strip()}` | {label} | {count} | {allowed} "
-              f"| {count / elapsed:,.0f} | {peak_mb:.0f} MB |")
+        print(
+            f"| {dt.date.today().isoformat()} | {machine} | `{command.strip()}` | {label} | {count} "
+            f"| {allowed} "
+            f"| {count / elapsed:,.0f} | {peak_mb:.0f} MB |"
+        )
 
 
 if __name__ == "__main__":

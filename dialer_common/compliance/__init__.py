@@ -21,8 +21,24 @@ from dialer_common.compliance.packs import Pack, PackError, PackSet
 from dialer_common.compliance.settings import load_campaign_rules, tenant_packs
 
 __all__ = [
-    "AbandonmentStatus", "CampaignRules", "CapRequest", "ComplianceGate", "DncLookup", "FrequencyCaps",
-    "LeadInfo", "Pack", "PackError", "PackSet", "PgDncLookup", "PgEvidence", "RedisFrequencyCaps",
-    "Reservation", "Verdict", "abandonment_status", "add_numbers", "blocked_for_import",
-    "load_campaign_rules", "tenant_packs",
+    "AbandonmentStatus",
+    "CampaignRules",
+    "CapRequest",
+    "ComplianceGate",
+    "DncLookup",
+    "FrequencyCaps",
+    "LeadInfo",
+    "Pack",
+    "PackError",
+    "PackSet",
+    "PgDncLookup",
+    "PgEvidence",
+    "RedisFrequencyCaps",
+    "Reservation",
+    "Verdict",
+    "abandonment_status",
+    "add_numbers",
+    "blocked_for_import",
+    "load_campaign_rules",
+    "tenant_packs",
 ]

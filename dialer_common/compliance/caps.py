@@ -153,11 +153,15 @@ class Reservation:
 
 
 class FrequencyCaps(Protocol):
-    """Where dial counts live; the gate reserves one dial against every cap at once."""
+    """Store of dial counts; the gate reserves one dial against every cap at once."""
 
-    def reserve(self, tenant_id: int, lead_id: int, caps: list[CapRequest], now: dt.datetime) -> Reservation: ...
+    def reserve(
+        self, tenant_id: int, lead_id: int, caps: list[CapRequest], now: dt.datetime
+    ) -> Reservation: ...
 
-    def reserve_many(self, requests: list[tuple[int, int, list[CapRequest]]], now: dt.datetime) -> list[Reservation]: ...
+    def reserve_many(
+        self, requests: list[tuple[int, int, list[CapRequest]]], now: dt.datetime
+    ) -> list[Reservation]: ...
 
     def release(self, reservation: Reservation) -> None: ...
 
@@ -192,12 +196,12 @@ class RedisFrequencyCaps:
     ) -> list[Reservation]:
         """Reserve ``(tenant_id, lead_id, caps)`` dials in one script call, in order.
 
-        The whole batch runs atomically; a later dial in the list sees the
-        slots the earlier ones took.
+        The whole batch runs atomically, and a later dial in the list counts
+        the slots the earlier ones took.
         """
-        # NOTE: one script touches every key of the batch, which a Redis
-        # Cluster accepts only when all keys hash to one slot; this project
-        # runs a single Redis.
+        # NOTE: one script touches every key of the batch. Redis Cluster
+        # rejects that unless all keys hash to one slot, so this needs a
+        # single Redis, as the project runs today.
         all_keys: list[str] = []
         all_args: list[int | str] = [_epoch_ms(now), LIFETIME_TTL_MS]
         inputs = []
@@ -207,8 +211,10 @@ class RedisFrequencyCaps:
             all_args.extend((args[1], len(caps), *args[2:-1]))
             inputs.append((keys, args, caps))
         flat = self._reserve_many(keys=all_keys, args=all_args) if requests else []
-        return [self._reservation(flat[3 * n : 3 * n + 3], keys, args, caps, now)
-                for n, (keys, args, caps) in enumerate(inputs)]
+        return [
+            self._reservation(flat[3 * n : 3 * n + 3], keys, args, caps, now)
+            for n, (keys, args, caps) in enumerate(inputs)
+        ]
 
     def _script_input(self, tenant_id: int, lead_id: int, caps: list[CapRequest], now: dt.datetime):
         keys = [self.retry_key(tenant_id, lead_id)] + [self.cap_key(tenant_id, cap) for cap in caps]
@@ -219,7 +225,9 @@ class RedisFrequencyCaps:
         return keys, args
 
     @staticmethod
-    def _reservation(result, keys: list[str], args: list, caps: list[CapRequest], now: dt.datetime) -> Reservation:
+    def _reservation(
+        result, keys: list[str], args: list, caps: list[CapRequest], now: dt.datetime
+    ) -> Reservation:
         ok, index, wait_ms = result
         member = str(args[1])
         if ok:
@@ -235,7 +243,7 @@ class RedisFrequencyCaps:
             self._release(keys=list(reservation.keys), args=[reservation.member])
 
     def set_retry_delay(self, tenant_id: int, lead_id: int, delay_s: int) -> None:
-        """Forbid dialing the lead again for ``delay_s`` seconds (after a busy or no answer)."""
+        """Forbid dialing the lead again for ``delay_s`` seconds (after a busy signal or no answer)."""
         if delay_s > 0:
             self._client.set(self.retry_key(tenant_id, lead_id), "1", px=delay_s * 1000)
 

@@ -1,11 +1,11 @@
 """Do-not-call lists in PostgreSQL: the tenant's internal list and registry copies.
 
-``dnc_numbers`` has one row per number and list source: ``internal`` rows
+``dnc_numbers`` has one row per number and list source. Internal rows
 (added from the UI, the API, a CSV or an agent's disposition) block every
-campaign from the moment they are committed, because the gate reads the
-table at dial time. ``registry`` rows come from an uploaded copy of a
-public registry (``dnc_lists`` stores its date) and block only the
-campaign purposes the registry covers, from their ``effective_at``.
+campaign once committed, because the gate reads the table at dial time.
+Registry rows come from an uploaded copy of a public registry
+(``dnc_lists`` stores its date) and block only the campaign purposes the
+registry covers, from their ``effective_at``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class DncEntry:
 
 
 class DncLookup(Protocol):
-    """Where the gate finds a number's do-not-call listings."""
+    """Source of a number's do-not-call listings for the gate."""
 
     def find(self, tenant_id: int, phone_e164: str) -> list[DncEntry]: ...
 
@@ -58,7 +58,10 @@ class PgDncLookup:
                 " WHERE tenant_id = %s AND phone_e164 = %s",
                 (tenant_id, phone_e164),
             )
-            return [DncEntry(r["phone_e164"], r["registry"], r["effective_at"], r["reason"]) for r in cur.fetchall()]
+            return [
+                DncEntry(r["phone_e164"], r["registry"], r["effective_at"], r["reason"])
+                for r in cur.fetchall()
+            ]
 
     def find_many(self, tenant_id: int, phones: list[str]) -> dict[str, list[DncEntry]]:
         """Look up many numbers in one query; numbers without listings are absent from the result."""
@@ -71,7 +74,8 @@ class PgDncLookup:
             found: dict[str, list[DncEntry]] = {}
             for r in cur.fetchall():
                 found.setdefault(r["phone_e164"], []).append(
-                    DncEntry(r["phone_e164"], r["registry"], r["effective_at"], r["reason"]))
+                    DncEntry(r["phone_e164"], r["registry"], r["effective_at"], r["reason"])
+                )
             return found
 
 
@@ -114,7 +118,7 @@ def add_numbers(conn, tenant_id: int, phones: Iterable[str], reason: str, added_
 
 @dataclass(frozen=True)
 class RegistryUpload:
-    """A stored registry copy and what the caller should be told about it."""
+    """A stored registry copy and the warnings to show the user."""
 
     list_id: int
     registry: str
@@ -146,12 +150,14 @@ def add_registry_list(
         known = sorted({r.name for pack in packs for r in pack.registries})
         raise ValidationError(f"unknown registry {registry!r}; expected one of {', '.join(known)}")
     if list_date > today:
-        raise ValidationError(f"invalid list date {list_date.isoformat()}: it is in the future; "
-                              "use the date the registry copy was downloaded")
+        raise ValidationError(
+            f"invalid list date {list_date.isoformat()}: it is in the future; "
+            "use the date the registry copy was downloaded"
+        )
     rows = []
     for phone, signup in entries:
         start = signup + dt.timedelta(days=declared.effective_after_days) if signup else list_date
-        rows.append((tenant_id, phone, registry, dt.datetime.combine(start, dt.time(), dt.timezone.utc)))
+        rows.append((tenant_id, phone, registry, dt.datetime.combine(start, dt.time(), dt.UTC)))
     with db.transaction(conn) as cur:
         cur.execute(
             "INSERT INTO dnc_lists (tenant_id, registry, list_date, file_name, numbers)"
@@ -161,15 +167,21 @@ def add_registry_list(
         list_id = cur.fetchone()["id"]
         for row in rows:
             cur.execute(
-                "INSERT INTO dnc_numbers (tenant_id, phone_e164, registry, effective_at, list_id, reason, added_by)"
+                "INSERT INTO dnc_numbers"
+                " (tenant_id, phone_e164, registry, effective_at, list_id, reason, added_by)"
                 " VALUES (%s, %s, %s, %s, %s, 'registry', 'upload')"
                 " ON CONFLICT (tenant_id, phone_e164, registry)"
                 " DO UPDATE SET effective_at = EXCLUDED.effective_at, list_id = EXCLUDED.list_id",
                 (*row, list_id),
             )
     warnings = tuple(stale_warnings([(registry, list_date)], packs, today))
-    log.info("dnc.registry_uploaded tenant_id=%s registry=%s list_date=%s numbers=%d",
-             tenant_id, registry, list_date, len(rows))
+    log.info(
+        "dnc.registry_uploaded tenant_id=%s registry=%s list_date=%s numbers=%d",
+        tenant_id,
+        registry,
+        list_date,
+        len(rows),
+    )
     return RegistryUpload(list_id, registry, list_date, len(rows), warnings)
 
 
@@ -180,8 +192,10 @@ def stale_warnings(lists: Iterable[tuple[str, dt.date]], packs: PackSet, today: 
         declared = packs.registry(registry)
         max_age = declared.max_age_days if declared else None
         if max_age is not None and (today - list_date).days > max_age:
-            warnings.append(f"the {registry} copy of {list_date.isoformat()} is {(today - list_date).days} days "
-                            f"old, more than the {max_age} days allowed; upload a newer copy")
+            warnings.append(
+                f"the {registry} copy of {list_date.isoformat()} is {(today - list_date).days} days "
+                f"old, more than the {max_age} days allowed; upload a newer copy"
+            )
     return warnings
 
 
@@ -204,24 +218,27 @@ def blocked_for_import(
     The lead importer calls this once per batch and stores those leads with
     status ``dnc``; the gate checks again at dial time.
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
-    wanted = list(dict.fromkeys(phones))
+    now = now or dt.datetime.now(dt.UTC)
+    unique_phones = list(dict.fromkeys(phones))
     with conn.cursor() as cur:
         cur.execute(
             "SELECT phone_e164, registry, effective_at, reason FROM dnc_numbers"
             " WHERE tenant_id = %s AND phone_e164 = ANY(%s)",
-            (tenant_id, wanted),
+            (tenant_id, unique_phones),
         )
         entries: dict[str, list[DncEntry]] = {}
         for r in cur.fetchall():
             entries.setdefault(r["phone_e164"], []).append(
-                DncEntry(r["phone_e164"], r["registry"], r["effective_at"], r["reason"]))
+                DncEntry(r["phone_e164"], r["registry"], r["effective_at"], r["reason"])
+            )
     blocked = {}
     for phone, listed in entries.items():
         entry = blocking_entry(listed, purpose, packs, now)
         if entry is not None:
             blocked[phone] = entry.registry or INTERNAL
-    log.info("dnc.import_scrub tenant_id=%s checked=%d blocked=%d", tenant_id, len(wanted), len(blocked))
+    log.info(
+        "dnc.import_scrub tenant_id=%s checked=%d blocked=%d", tenant_id, len(unique_phones), len(blocked)
+    )
     return blocked
 
 

@@ -42,9 +42,23 @@ class PgEvidence:
         self._conn = conn
         self._conn.autocommit = True
 
-    def record_many(self, blocked: list[tuple[LeadInfo, Verdict]], campaign: CampaignRules, now: dt.datetime) -> None:
-        rows = [(campaign.tenant_id, campaign.campaign_id, lead.lead_id, lead.phone_e164, verdict.rule, verdict.reason,
-                 verdict.pack_version, verdict.retry_at, now) for lead, verdict in blocked]
+    def record_many(
+        self, blocked: list[tuple[LeadInfo, Verdict]], campaign: CampaignRules, now: dt.datetime
+    ) -> None:
+        rows = [
+            (
+                campaign.tenant_id,
+                campaign.campaign_id,
+                lead.lead_id,
+                lead.phone_e164,
+                verdict.rule,
+                verdict.reason,
+                verdict.pack_version,
+                verdict.retry_at,
+                now,
+            )
+            for lead, verdict in blocked
+        ]
         with self._conn.cursor() as cur:
             execute_values(
                 cur,
@@ -66,7 +80,9 @@ class AbandonmentStatus:
     must_go_progressive: bool
 
 
-def abandonment_status(conn, tenant_id: int, campaign_id: int, now: dt.datetime | None = None) -> AbandonmentStatus:
+def abandonment_status(
+    conn, tenant_id: int, campaign_id: int, now: dt.datetime | None = None
+) -> AbandonmentStatus:
     """Compute the 30-day abandonment rate and whether predictive dialing must stop.
 
     The window is the last 30 days, or the campaign's life when shorter.
@@ -74,15 +90,19 @@ def abandonment_status(conn, tenant_id: int, campaign_id: int, now: dt.datetime 
     the rate above 3 %, so the orchestrator switches to progressive
     dialing (which abandons no call) before the limit is passed.
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=WINDOW_DAYS)
     with conn.cursor() as cur:
-        cur.execute("SELECT created_at FROM campaigns WHERE tenant_id = %s AND id = %s", (tenant_id, campaign_id))
+        cur.execute(
+            "SELECT created_at FROM campaigns WHERE tenant_id = %s AND id = %s", (tenant_id, campaign_id)
+        )
         row = cur.fetchone()
         if row is not None and row["created_at"] > since:
             since = row["created_at"] - dt.timedelta(microseconds=1)
-        cur.execute(ABANDONMENT_SQL, {"tenant_id": tenant_id, "campaign_id": campaign_id,
-                                      "since": since, "until": now})
+        cur.execute(
+            ABANDONMENT_SQL,
+            {"tenant_id": tenant_id, "campaign_id": campaign_id, "since": since, "until": now},
+        )
         counts = cur.fetchone()
     live, abandoned = counts["live_answers"], counts["abandoned"]
     rate = round(100.0 * abandoned / live, 2) if live else None

@@ -3,9 +3,11 @@
 ``ComplianceGate.check`` runs the checks from cheapest to the one that
 writes: the pure calling-window check in every candidate zone, then the
 do-not-call lists, then the atomic reservation against the frequency caps,
-the attempts per lead and the retry delay. Only an allowed verdict holds a
-cap reservation; the caller gives it back with ``release`` when the
+the attempts per lead and the retry delay. Only an allowed verdict carries a
+cap reservation, and the caller gives it back with ``release`` when the
 originate is not sent. Every blocked verdict goes to the evidence sink.
+``check_batch`` gives the same verdicts for many leads of one campaign with
+one DNC query and one Redis call.
 """
 
 from __future__ import annotations
@@ -48,12 +50,18 @@ class LeadInfo:
     debt_key: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict) -> "LeadInfo":
+    def from_row(cls, row: dict) -> LeadInfo:
         """Build from a ``leads`` row: the debt key is ``extra.debt_id``, else ``external_id``."""
         extra = row.get("extra") or {}
         debt = extra.get("debt_id") or row.get("external_id")
-        return cls(row["id"], row["phone_e164"], row.get("state_code"), row.get("postal_code"),
-                   row.get("timezone"), str(debt) if debt else None)
+        return cls(
+            row["id"],
+            row["phone_e164"],
+            row.get("state_code"),
+            row.get("postal_code"),
+            row.get("timezone"),
+            str(debt) if debt else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -72,10 +80,16 @@ class CampaignRules:
             raise ValidationError(f"invalid compliance purpose {self.purpose!r}: expected one of {PURPOSES}")
 
     @classmethod
-    def from_row(cls, row: dict) -> "CampaignRules":
+    def from_row(cls, row: dict) -> CampaignRules:
         """Build from a ``campaigns`` row with the columns of migration 0005."""
-        return cls(row["tenant_id"], row["id"], row["compliance_purpose"], tuple(row["compliance_packs"]),
-                   row["max_attempts"], dict(row.get("retry_delays_s") or {}))
+        return cls(
+            row["tenant_id"],
+            row["id"],
+            row["compliance_purpose"],
+            tuple(row["compliance_packs"]),
+            row["max_attempts"],
+            dict(row.get("retry_delays_s") or {}),
+        )
 
     def retry_delay_s(self, outcome: str) -> int:
         """Return the seconds to wait after an attempt ended with ``outcome`` (0 for none)."""
@@ -96,14 +110,15 @@ class Verdict:
 
 
 class EvidenceSink(Protocol):
-    """Where blocked dials are stored."""
+    """Store of blocked dials."""
 
-    def record_many(self, blocked: list[tuple[LeadInfo, Verdict]], campaign: CampaignRules,
-                    now: dt.datetime) -> None: ...
+    def record_many(
+        self, blocked: list[tuple[LeadInfo, Verdict]], campaign: CampaignRules, now: dt.datetime
+    ) -> None: ...
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class ComplianceGate:
@@ -124,7 +139,7 @@ class ComplianceGate:
         self.evidence = evidence
 
     def check(self, lead: LeadInfo, campaign: CampaignRules, now: dt.datetime | None = None) -> Verdict:
-        """Decide on one dial at ``now`` (timezone-aware; default: the clock) and reserve its caps if allowed."""
+        """Decide on one dial at ``now`` (aware; default: the clock) and reserve its caps if allowed."""
         now = now or self.clock()
         location, packs = self.locate(lead, campaign)
         verdict = self.check_hours(location, packs, now)
@@ -154,49 +169,80 @@ class ComplianceGate:
             if verdicts[index] is None:
                 open_leads.append((index, lead, location, packs))
 
-        listings = self.dnc.find_many(campaign.tenant_id, [lead.phone_e164 for _, lead, _, _ in open_leads]) \
-            if open_leads else {}
+        listings = (
+            self.dnc.find_many(campaign.tenant_id, [lead.phone_e164 for _, lead, _, _ in open_leads])
+            if open_leads
+            else {}
+        )
         to_reserve = []
         for index, lead, location, packs in open_leads:
             verdicts[index] = self._dnc_verdict(listings.get(lead.phone_e164, []), campaign, now)
             if verdicts[index] is None:
                 to_reserve.append((index, lead, location, packs))
 
-        requests = [(campaign.tenant_id, lead.lead_id, cap_requests(lead, campaign, packs))
-                    for _, lead, _, packs in to_reserve]
+        requests = [
+            (campaign.tenant_id, lead.lead_id, cap_requests(lead, campaign, packs))
+            for _, lead, _, packs in to_reserve
+        ]
         reservations = self.caps.reserve_many(requests, now) if requests else []
-        for (index, _lead, location, _packs), reservation in zip(to_reserve, reservations):
+        for (index, _lead, location, _packs), reservation in zip(to_reserve, reservations, strict=True):
             verdicts[index] = _reservation_verdict(reservation, location.zones)
 
-        self._record([(lead, v) for lead, v in zip(leads, verdicts) if not v.allowed], campaign, now)
+        blocked = [(lead, v) for lead, v in zip(leads, verdicts, strict=True) if not v.allowed]
+        self._record(blocked, campaign, now)
         return verdicts
 
-    def _record(self, blocked: list[tuple[LeadInfo, Verdict]], campaign: CampaignRules, now: dt.datetime) -> None:
+    def _record(
+        self, blocked: list[tuple[LeadInfo, Verdict]], campaign: CampaignRules, now: dt.datetime
+    ) -> None:
         for lead, verdict in blocked:
-            log.info("compliance.blocked tenant_id=%s campaign_id=%s lead_id=%s phone=%s rule=%s",
-                     campaign.tenant_id, campaign.campaign_id, lead.lead_id, mask(lead.phone_e164), verdict.rule)
+            log.info(
+                "compliance.blocked tenant_id=%s campaign_id=%s lead_id=%s phone=%s rule=%s",
+                campaign.tenant_id,
+                campaign.campaign_id,
+                lead.lead_id,
+                mask(lead.phone_e164),
+                verdict.rule,
+            )
         if self.evidence is not None and blocked:
             self.evidence.record_many(blocked, campaign, now)
 
     def locate(self, lead: LeadInfo, campaign: CampaignRules) -> tuple[Location, tuple[Pack, ...]]:
         """Resolve the lead's location and the campaign packs that apply to it."""
         location = resolve(lead.phone_e164, lead.state_code, lead.postal_code, lead.timezone)
-        packs = tuple(pack for pack in map(self.packs.get, campaign.pack_ids)
-                      if _applies(pack, location, campaign.purpose))
+        packs = tuple(
+            pack
+            for pack in map(self.packs.get, campaign.pack_ids)
+            if _applies(pack, location, campaign.purpose)
+        )
         if not location.zones:
             fallback = tuple(dict.fromkeys(zone for pack in packs for zone in pack.timezones))
-            location = Location(location.country, location.state, location.area_code_state, fallback,
-                                "pack_timezones" if fallback else "none")
+            location = Location(
+                location.country,
+                location.state,
+                location.area_code_state,
+                fallback,
+                "pack_timezones" if fallback else "none",
+            )
         return location, packs
 
     def check_hours(self, location: Location, packs: tuple[Pack, ...], now: dt.datetime) -> Verdict | None:
         """Return a blocked verdict when the windows are closed at ``now``, else None (pure)."""
         if not packs:
-            return Verdict(False, "packs:none", f"no rule pack of the campaign applies to country "
-                           f"{location.country or 'unknown'}; add a pack for it", None)
+            return Verdict(
+                False,
+                "packs:none",
+                f"no rule pack of the campaign applies to country "
+                f"{location.country or 'unknown'}; add a pack for it",
+                None,
+            )
         if not location.zones:
-            return Verdict(False, "location:unknown", "no time zone could be found for the lead; "
-                           "add its postal code, state or time zone", None)
+            return Verdict(
+                False,
+                "location:unknown",
+                "no time zone could be found for the lead; add its postal code, state or time zone",
+                None,
+            )
         block = hours.first_block(packs, location.zones, now)
         if block is None:
             return None
@@ -208,10 +254,18 @@ class ComplianceGate:
         if entry is None:
             return None
         if entry.registry:
-            return Verdict(False, f"dnc:{entry.registry}", f"the number is in the {entry.registry} registry "
-                           f"since {entry.effective_at:%Y-%m-%d}", None)
-        return Verdict(False, "dnc:internal", "the number is in the tenant's do-not-call list"
-                       + (f" ({entry.reason})" if entry.reason else ""), None)
+            return Verdict(
+                False,
+                f"dnc:{entry.registry}",
+                f"the number is in the {entry.registry} registry since {entry.effective_at:%Y-%m-%d}",
+                None,
+            )
+        return Verdict(
+            False,
+            "dnc:internal",
+            "the number is in the tenant's do-not-call list" + (f" ({entry.reason})" if entry.reason else ""),
+            None,
+        )
 
     def release(self, verdict: Verdict) -> None:
         """Give back the caps an allowed verdict reserved, when its originate is not sent."""
@@ -223,11 +277,21 @@ def _reservation_verdict(reservation: Reservation, zones: tuple[str, ...]) -> Ve
     if reservation.ok:
         return Verdict(True, None, "allowed", None, zones=zones, reservation=reservation)
     if reservation.retry_delay:
-        return Verdict(False, "retry_delay", "the lead's retry delay after its last attempt has not passed",
-                       reservation.retry_at, zones=zones)
+        return Verdict(
+            False,
+            "retry_delay",
+            "the lead's retry delay after its last attempt has not passed",
+            reservation.retry_at,
+            zones=zones,
+        )
     cap = reservation.blocked_by
-    return Verdict(False, cap.rule, f"cap reached: {cap.limit} calls per {cap.scope} in "
-                   f"{_format_window(cap.window_s)}", reservation.retry_at, zones=zones)
+    return Verdict(
+        False,
+        cap.rule,
+        f"cap reached: {cap.limit} calls per {cap.scope} in {_format_window(cap.window_s)}",
+        reservation.retry_at,
+        zones=zones,
+    )
 
 
 def _applies(pack: Pack, location: Location, purpose: str) -> bool:
@@ -254,8 +318,15 @@ def cap_requests(lead: LeadInfo, campaign: CampaignRules, packs: tuple[Pack, ...
             if known is None or request.limit < known.limit:
                 strictest[(scope, cap.window_s)] = request
     requests = list(strictest.values())
-    requests.append(CapRequest(f"c{campaign.campaign_id}:lead", str(lead.lead_id), campaign.max_attempts, 0,
-                               "campaign:max_attempts"))
+    requests.append(
+        CapRequest(
+            f"c{campaign.campaign_id}:lead",
+            str(lead.lead_id),
+            campaign.max_attempts,
+            0,
+            "campaign:max_attempts",
+        )
+    )
     return requests
 
 

@@ -46,8 +46,14 @@ class HoursBlock:
         day = DAY_NAMES[self.local.weekday()]
         if self.closed_day:
             return f"{self.pack.title}: no calls on {day} {local[:10]} in {self.zone}"
-        windows = ", ".join(_format_window(w.start, w.end) for w in self.pack.windows
-                            if self.local.weekday() in w.weekdays) or "none"
+        windows = (
+            ", ".join(
+                _format_window(w.start, w.end)
+                for w in self.pack.windows
+                if self.local.weekday() in w.weekdays
+            )
+            or "none"
+        )
         return f"{self.pack.title}: local time {day} {local} in {self.zone} is outside {windows}"
 
 
@@ -90,7 +96,7 @@ def next_open(packs: tuple[Pack, ...], zones: tuple[str, ...], now: dt.datetime)
                     local = dt.datetime(day.year, day.month, day.day, start // 60, start % 60, tzinfo=tz)
                     # A start inside a spring-forward gap maps to an instant
                     # after the gap; first_block checks it like any other.
-                    instant = local.astimezone(dt.timezone.utc)
+                    instant = local.astimezone(dt.UTC)
                     if instant > now:
                         candidates.add(instant)
     for instant in sorted(candidates):

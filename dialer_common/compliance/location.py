@@ -1,9 +1,9 @@
 """The called party's location: country, US state and candidate time zones.
 
-Signals, best first: the lead's US ZIP code (its first three digits, from
-``zip3.csv``), the lead's state, the number's exchange or area code
-(phonenumbers' time zone metadata), then the lead's stored ``timezone``,
-then the zones a rule pack lists for the country. The number is always used
+Signals, best first: the lead's US ZIP code (its first three digits, looked
+up in ``zip3.csv``), then the lead's state, then the number's exchange or
+area code (phonenumbers' time zone metadata). After those come the lead's
+stored ``timezone`` and the zones a rule pack lists for the country. The number is always used
 for the country and for the state its area code belongs to, because
 Florida and Oklahoma presume an in-state area code reaches a resident.
 
@@ -28,17 +28,59 @@ ZIP3_FILE = Path(__file__).resolve().parent / "zip3.csv"
 US_REGIONS = frozenset({"US", "PR", "VI", "GU", "AS", "MP"})
 
 STATE_NAMES = {
-    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
-    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
-    "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA", "Kansas": "KS",
-    "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD", "Massachusetts": "MA",
-    "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS", "Missouri": "MO", "Montana": "MT",
-    "Nebraska": "NE", "Nevada": "NV", "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM",
-    "New York": "NY", "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK",
-    "Oregon": "OR", "Pennsylvania": "PA", "Rhode Island": "RI", "South Carolina": "SC",
-    "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT",
-    "Virginia": "VA", "Washington": "WA", "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
-    "Washington D.C.": "DC", "District of Columbia": "DC", "Puerto Rico": "PR",
+    "Alabama": "AL",
+    "Alaska": "AK",
+    "Arizona": "AZ",
+    "Arkansas": "AR",
+    "California": "CA",
+    "Colorado": "CO",
+    "Connecticut": "CT",
+    "Delaware": "DE",
+    "Florida": "FL",
+    "Georgia": "GA",
+    "Hawaii": "HI",
+    "Idaho": "ID",
+    "Illinois": "IL",
+    "Indiana": "IN",
+    "Iowa": "IA",
+    "Kansas": "KS",
+    "Kentucky": "KY",
+    "Louisiana": "LA",
+    "Maine": "ME",
+    "Maryland": "MD",
+    "Massachusetts": "MA",
+    "Michigan": "MI",
+    "Minnesota": "MN",
+    "Mississippi": "MS",
+    "Missouri": "MO",
+    "Montana": "MT",
+    "Nebraska": "NE",
+    "Nevada": "NV",
+    "New Hampshire": "NH",
+    "New Jersey": "NJ",
+    "New Mexico": "NM",
+    "New York": "NY",
+    "North Carolina": "NC",
+    "North Dakota": "ND",
+    "Ohio": "OH",
+    "Oklahoma": "OK",
+    "Oregon": "OR",
+    "Pennsylvania": "PA",
+    "Rhode Island": "RI",
+    "South Carolina": "SC",
+    "South Dakota": "SD",
+    "Tennessee": "TN",
+    "Texas": "TX",
+    "Utah": "UT",
+    "Vermont": "VT",
+    "Virginia": "VA",
+    "Washington": "WA",
+    "West Virginia": "WV",
+    "Wisconsin": "WI",
+    "Wyoming": "WY",
+    "Washington D.C.": "DC",
+    "District of Columbia": "DC",
+    "Puerto Rico": "PR",
 }
 
 
@@ -77,7 +119,7 @@ STATE_ZONES = _state_zones()
 
 @dataclass(frozen=True)
 class PhoneInfo:
-    """What the number alone tells: its region, zones and area-code state."""
+    """A number's region, zones and area-code state, from the number alone."""
 
     region: str | None
     zones: tuple[str, ...]
@@ -89,7 +131,7 @@ def phone_info(e164: str) -> PhoneInfo:
 
     A North American number is cached by its first 7 digits (1, area code,
     exchange), because phonenumbers' time zone prefixes for country code 1
-    are at most 7 digits long; other numbers are cached whole.
+    are at most 7 digits long. Other numbers are cached whole.
     """
     if len(e164) == 12 and e164.startswith("+1"):
         prefix = e164[:8]
@@ -137,7 +179,7 @@ def _state_of_description(description: str) -> str | None:
 
 @dataclass(frozen=True)
 class Location:
-    """Where a lead is, as far as the signals tell; ``signal`` names the one that gave the zones."""
+    """A lead's resolved country, state and zones; ``signal`` names the source of the zones."""
 
     country: str | None
     state: str | None

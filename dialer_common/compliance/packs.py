@@ -171,7 +171,9 @@ def parse_pack(text: str, source: str) -> Pack:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"line (\d+)", str(error))
-        raise PackError(source, int(match.group(1)) if match else None, f"TOML syntax error: {error}") from None
+        raise PackError(
+            source, int(match.group(1)) if match else None, f"TOML syntax error: {error}"
+        ) from None
     return _PackReader(data, source, _Locator(text)).read()
 
 
@@ -187,8 +189,22 @@ class _PackReader:
         return PackError(self.source, self.locator.key(key, table, index), reason)
 
     def read(self) -> Pack:
-        known = {"id", "version", "title", "country", "purposes", "timezones", "states", "area_code_presumption",
-                 "windows", "closed_days", "holiday_calendar", "closed_dates", "caps", "registries"}
+        known = {
+            "id",
+            "version",
+            "title",
+            "country",
+            "purposes",
+            "timezones",
+            "states",
+            "area_code_presumption",
+            "windows",
+            "closed_days",
+            "holiday_calendar",
+            "closed_dates",
+            "caps",
+            "registries",
+        }
         for key in self.data:
             if key not in known:
                 raise self.fail(f"unknown key {key!r}; expected one of {sorted(known)}", key)
@@ -197,7 +213,9 @@ class _PackReader:
             raise self.fail(f"invalid id {pack_id!r}: use lowercase letters, digits and '-'", "id")
         country = self._text("country")
         if not re.fullmatch(r"[A-Z]{2}", country):
-            raise self.fail(f"invalid country {country!r}: expected an ISO 3166 code such as US or CO", "country")
+            raise self.fail(
+                f"invalid country {country!r}: expected an ISO 3166 code such as US or CO", "country"
+            )
         windows = self._windows()
         return Pack(
             id=pack_id,
@@ -236,14 +254,15 @@ class _PackReader:
             try:
                 check_zone(str(zone))
             except ValidationError:
-                raise self.fail(f"unknown time zone {zone!r}: expected an IANA name such as America/Bogota",
-                                "timezones") from None
+                raise self.fail(
+                    f"unknown time zone {zone!r}: expected an IANA name such as America/Bogota", "timezones"
+                ) from None
         return tuple(zones)
 
     def _states(self) -> frozenset[str]:
         states = self.data.get("states", [])
         if not isinstance(states, list) or any(not re.fullmatch(r"[A-Z]{2}", str(s)) for s in states):
-            raise self.fail(f"invalid states {states!r}: expected two-letter codes such as [\"FL\"]", "states")
+            raise self.fail(f'invalid states {states!r}: expected two-letter codes such as ["FL"]', "states")
         return frozenset(states)
 
     def _windows(self) -> tuple[Window, ...]:
@@ -253,42 +272,62 @@ class _PackReader:
             start = self._minute(item.get("start"), "start", index)
             end = self._minute(item.get("end"), "end", index)
             if start >= end:
-                raise self.fail(f"inverted window {item['start']}-{item['end']}: start must be before end "
-                                "(a window cannot cross midnight)", "start", "windows", index)
+                raise self.fail(
+                    f"inverted window {item['start']}-{item['end']}: start must be before end "
+                    "(a window cannot cross midnight)",
+                    "start",
+                    "windows",
+                    index,
+                )
             window = Window(weekdays, start, end)
             for other_index, other in enumerate(windows):
                 if window.weekdays & other.weekdays and window.start < other.end and other.start < window.end:
-                    raise self.fail(f"window {index + 1} overlaps window {other_index + 1} on the same days; "
-                                    "merge them into one window", "days", "windows", index)
+                    raise self.fail(
+                        f"window {index + 1} overlaps window {other_index + 1} on the same days; "
+                        "merge them into one window",
+                        "days",
+                        "windows",
+                        index,
+                    )
             windows.append(window)
         return tuple(windows)
 
     def _days(self, value, key: str, table: str | None, index: int = 0) -> frozenset[int]:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"invalid {key} {value!r}: expected e.g. \"mon-fri\" or \"sat\"", key, table, index)
+            raise self.fail(f'invalid {key} {value!r}: expected e.g. "mon-fri" or "sat"', key, table, index)
         weekdays: set[int] = set()
         for part in value.replace(" ", "").split(","):
             first, _sep, last = part.partition("-")
             last = last or first
             if first not in DAY_NAMES or last not in DAY_NAMES:
-                raise self.fail(f"invalid {key} {value!r}: day names are {', '.join(DAY_NAMES)}", key, table, index)
+                raise self.fail(
+                    f"invalid {key} {value!r}: day names are {', '.join(DAY_NAMES)}", key, table, index
+                )
             lo, hi = DAY_NAMES.index(first), DAY_NAMES.index(last)
             if lo > hi:
-                raise self.fail(f"invalid {key} {value!r}: write the range from Monday on, e.g. mon-fri",
-                                key, table, index)
+                raise self.fail(
+                    f"invalid {key} {value!r}: write the range from Monday on, e.g. mon-fri",
+                    key,
+                    table,
+                    index,
+                )
             weekdays.update(range(lo, hi + 1))
         return frozenset(weekdays)
 
     def _minute(self, value, key: str, index: int) -> int:
         if not isinstance(value, str) or not _TIME.match(value):
-            raise self.fail(f"invalid {key} time {value!r}: expected HH:MM from 00:00 to 24:00", key, "windows", index)
+            raise self.fail(
+                f"invalid {key} time {value!r}: expected HH:MM from 00:00 to 24:00", key, "windows", index
+            )
         hours, minutes = value.split(":")
         return int(hours) * 60 + int(minutes)
 
     def _closed_days(self) -> frozenset[int]:
         days = self.data.get("closed_days", [])
         if not isinstance(days, list) or any(day not in DAY_NAMES for day in days):
-            raise self.fail(f"invalid closed_days {days!r}: day names are {', '.join(DAY_NAMES)}", "closed_days")
+            raise self.fail(
+                f"invalid closed_days {days!r}: day names are {', '.join(DAY_NAMES)}", "closed_days"
+            )
         return frozenset(DAY_NAMES.index(day) for day in days)
 
     def _holiday_calendar(self) -> str | None:
@@ -298,8 +337,11 @@ class _PackReader:
         try:
             _holiday_calendar(str(name), dt.date.today().year)
         except NotImplementedError as error:
-            raise self.fail(f"unknown holiday_calendar {name!r}: {error}; use a country code such as CO or "
-                            "a country and subdivision such as US-AL", "holiday_calendar") from None
+            raise self.fail(
+                f"unknown holiday_calendar {name!r}: {error}; use a country code such as CO or "
+                "a country and subdivision such as US-AL",
+                "holiday_calendar",
+            ) from None
         return str(name)
 
     def _closed_dates(self) -> frozenset[dt.date]:
@@ -311,8 +353,9 @@ class _PackReader:
             try:
                 dates.append(dt.date.fromisoformat(str(value)))
             except ValueError:
-                raise self.fail(f"invalid date {value!r} in closed_dates: expected YYYY-MM-DD",
-                                "closed_dates") from None
+                raise self.fail(
+                    f"invalid date {value!r} in closed_dates: expected YYYY-MM-DD", "closed_dates"
+                ) from None
         return frozenset(dates)
 
     def _caps(self) -> tuple[Cap, ...]:
@@ -320,19 +363,26 @@ class _PackReader:
         for index, item in enumerate(self.data.get("caps", [])):
             scope = item.get("scope")
             if scope not in CAP_SCOPES:
-                raise self.fail(f"invalid cap scope {scope!r}: expected one of {CAP_SCOPES}", "scope", "caps", index)
+                raise self.fail(
+                    f"invalid cap scope {scope!r}: expected one of {CAP_SCOPES}", "scope", "caps", index
+                )
             limit = item.get("limit")
             if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-                raise self.fail(f"invalid cap limit {limit!r}: expected a whole number of calls, 1 or more",
-                                "limit", "caps", index)
+                raise self.fail(
+                    f"invalid cap limit {limit!r}: expected a whole number of calls, 1 or more",
+                    "limit",
+                    "caps",
+                    index,
+                )
             caps.append(Cap(scope, limit, self._duration(item.get("window"), "caps", index)))
         return tuple(caps)
 
     def _duration(self, value, table: str, index: int) -> int:
         match = _DURATION.match(str(value))
         if not match:
-            raise self.fail(f"invalid window {value!r}: expected hours or days such as 24h or 7d",
-                            "window", table, index)
+            raise self.fail(
+                f"invalid window {value!r}: expected hours or days such as 24h or 7d", "window", table, index
+            )
         return int(match.group(1)) * (3600 if match.group(2) == "h" else 86400)
 
     def _registries(self) -> tuple[Registry, ...]:
@@ -340,17 +390,24 @@ class _PackReader:
         for index, item in enumerate(self.data.get("registries", [])):
             name = item.get("name")
             if not isinstance(name, str) or not _PACK_ID.match(name):
-                raise self.fail(f"invalid registry name {name!r}: use lowercase letters, digits and '-'",
-                                "name", "registries", index)
+                raise self.fail(
+                    f"invalid registry name {name!r}: use lowercase letters, digits and '-'",
+                    "name",
+                    "registries",
+                    index,
+                )
             numbers = {}
             for key in ("effective_after_days", "max_age_days"):
                 number = item.get(key, 0 if key == "effective_after_days" else None)
                 if number is not None and (not isinstance(number, int) or number < 0):
-                    raise self.fail(f"invalid {key} {number!r}: expected a whole number of days",
-                                    key, "registries", index)
+                    raise self.fail(
+                        f"invalid {key} {number!r}: expected a whole number of days", key, "registries", index
+                    )
                 numbers[key] = number
             covers = self._purposes("covers", item.get("covers"), "registries", index)
-            registries.append(Registry(name, covers, numbers["effective_after_days"], numbers["max_age_days"]))
+            registries.append(
+                Registry(name, covers, numbers["effective_after_days"], numbers["max_age_days"])
+            )
         return tuple(registries)
 
 
@@ -376,29 +433,56 @@ def narrow(base: Pack, override: Pack) -> Pack:
         raise PackError(where, None, f"override id {override.id!r} does not match pack {base.id!r}")
     for index, window in enumerate(override.windows):
         for weekday in window.weekdays:
-            inside = any(weekday in b.weekdays and b.start <= window.start and window.end <= b.end
-                         for b in base.windows) or not base.windows
+            inside = (
+                any(
+                    weekday in b.weekdays and b.start <= window.start and window.end <= b.end
+                    for b in base.windows
+                )
+                or not base.windows
+            )
             if not inside:
-                raise PackError(where, None, f"window {index + 1} on {DAY_NAMES[weekday]} is wider than "
-                                f"pack {base.id}; an override may only narrow the calling hours")
+                raise PackError(
+                    where,
+                    None,
+                    f"window {index + 1} on {DAY_NAMES[weekday]} is wider than "
+                    f"pack {base.id}; an override may only narrow the calling hours",
+                )
     if base.windows and not override.windows:
-        raise PackError(where, None, f"the override removes every window of pack {base.id}; "
-                        "list the narrower windows instead")
+        raise PackError(
+            where,
+            None,
+            f"the override removes every window of pack {base.id}; list the narrower windows instead",
+        )
     for cap in base.caps:
-        stricter = [c for c in override.caps if c.scope == cap.scope and c.limit <= cap.limit
-                    and c.window_s >= cap.window_s]
+        stricter = [
+            c
+            for c in override.caps
+            if c.scope == cap.scope and c.limit <= cap.limit and c.window_s >= cap.window_s
+        ]
         if not stricter:
-            raise PackError(where, None, f"cap {cap.scope} {cap.limit} per {cap.window_s // 3600} h of pack "
-                            f"{base.id} is missing or wider in the override; keep it or make it stricter")
+            raise PackError(
+                where,
+                None,
+                f"cap {cap.scope} {cap.limit} per {cap.window_s // 3600} h of pack "
+                f"{base.id} is missing or wider in the override; keep it or make it stricter",
+            )
     if not base.closed_weekdays <= override.closed_weekdays or not base.closed_dates <= override.closed_dates:
         raise PackError(where, None, f"the override reopens closed days of pack {base.id}")
     if base.holiday_calendar and override.holiday_calendar != base.holiday_calendar:
-        raise PackError(where, None, f"the override drops holiday calendar {base.holiday_calendar} of {base.id}")
+        raise PackError(
+            where, None, f"the override drops holiday calendar {base.holiday_calendar} of {base.id}"
+        )
     if {r.name for r in base.registries} - {r.name for r in override.registries}:
         raise PackError(where, None, f"the override drops a do-not-call registry of pack {base.id}")
-    return replace(override, version=f"{base.version}+tenant.{override.version}",
-                   purposes=base.purposes, states=base.states, country=base.country, timezones=base.timezones,
-                   area_code_presumption=base.area_code_presumption)
+    return replace(
+        override,
+        version=f"{base.version}+tenant.{override.version}",
+        purposes=base.purposes,
+        states=base.states,
+        country=base.country,
+        timezones=base.timezones,
+        area_code_presumption=base.area_code_presumption,
+    )
 
 
 class PackSet:
@@ -408,7 +492,7 @@ class PackSet:
         self._packs: dict[str, Pack] = dict(packs or {})
 
     @classmethod
-    def load(cls, directory: Path = PACKS_DIR) -> "PackSet":
+    def load(cls, directory: Path = PACKS_DIR) -> PackSet:
         """Load every ``*.toml`` pack in ``directory``; raises PackError on the first bad file."""
         return cls(_load_directory(directory))
 
@@ -417,7 +501,9 @@ class PackSet:
         try:
             packs = _load_directory(directory)
         except PackError as error:
-            log.error("compliance.packs_rejected directory=%s error=%s kept=%d", directory, error, len(self._packs))
+            log.error(
+                "compliance.packs_rejected directory=%s error=%s kept=%d", directory, error, len(self._packs)
+            )
             raise
         self._packs = packs
         log.info("compliance.packs_loaded directory=%s count=%d", directory, len(packs))
@@ -426,10 +512,11 @@ class PackSet:
         try:
             return self._packs[pack_id]
         except KeyError:
-            raise ValidationError(f"unknown rule pack {pack_id!r}; known packs: {', '.join(sorted(self._packs))}") \
-                from None
+            raise ValidationError(
+                f"unknown rule pack {pack_id!r}; known packs: {', '.join(sorted(self._packs))}"
+            ) from None
 
-    def with_override(self, override: Pack) -> "PackSet":
+    def with_override(self, override: Pack) -> PackSet:
         """Return a copy of this set with ``override`` narrowing the pack of the same id."""
         packs = dict(self._packs)
         packs[override.id] = narrow(self.get(override.id), override)
@@ -458,7 +545,9 @@ def _load_directory(directory: Path) -> dict[str, Pack]:
     for path in sorted(Path(directory).glob("*.toml")):
         pack = load_pack_file(path)
         if pack.id in packs:
-            raise PackError(path.name, 1, f"duplicate pack id {pack.id!r}, already in {packs[pack.id].source}")
+            raise PackError(
+                path.name, 1, f"duplicate pack id {pack.id!r}, already in {packs[pack.id].source}"
+            )
         packs[pack.id] = pack
     if not packs:
         raise PackError(str(directory), None, "no *.toml rule pack found")
@@ -470,6 +559,7 @@ def check_zone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"unknown time zone {name!r}: expected an IANA name such as America/New_York") \
-            from None
+        raise ValidationError(
+            f"unknown time zone {name!r}: expected an IANA name such as America/New_York"
+        ) from None
     return name

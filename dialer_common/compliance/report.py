@@ -31,7 +31,8 @@ SELECT days.day,
     ON d.tenant_id = %(tenant_id)s
    AND d.campaign_id = %(campaign_id)s
    AND d.leg = 'a'
-   AND d.started_at >= GREATEST((days.day - %(window_days)s + 1)::timestamp AT TIME ZONE 'UTC', %(created_at)s)
+   AND d.started_at >= GREATEST((days.day - %(window_days)s + 1)::timestamp AT TIME ZONE 'UTC',
+                                %(created_at)s)
    AND d.started_at < (days.day + 1)::timestamp AT TIME ZONE 'UTC'
  GROUP BY days.day
  ORDER BY days.day
@@ -78,15 +79,25 @@ def campaign_row(conn, tenant_id: int, campaign_id: int) -> dict | None:
         return cur.fetchone()
 
 
-def build_report(conn, tenant_id: int, campaign: dict, packs: PackSet, now: dt.datetime | None = None) -> dict:
+def build_report(
+    conn, tenant_id: int, campaign: dict, packs: PackSet, now: dt.datetime | None = None
+) -> dict:
     """Build the report of one campaign (a ``campaign_row``) as plain JSON-ready data."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(days=REPORT_DAYS)
     params = {"tenant_id": tenant_id, "campaign_id": campaign["id"], "since": since}
     status = abandonment_status(conn, tenant_id, campaign["id"], now)
     with conn.cursor() as cur:
-        cur.execute(DAILY_WINDOWS_SQL, {**params, "window_days": WINDOW_DAYS, "created_at": campaign["created_at"],
-                                        "first_day": since.date() + dt.timedelta(days=1), "last_day": now.date()})
+        cur.execute(
+            DAILY_WINDOWS_SQL,
+            {
+                **params,
+                "window_days": WINDOW_DAYS,
+                "created_at": campaign["created_at"],
+                "first_day": since.date() + dt.timedelta(days=1),
+                "last_day": now.date(),
+            },
+        )
         windows = [_window_row(row) for row in cur.fetchall()]
         cur.execute(RING_SQL, {**params, "min_ring_s": MIN_RING_S})
         ring = dict(cur.fetchone())
@@ -97,30 +108,46 @@ def build_report(conn, tenant_id: int, campaign: dict, packs: PackSet, now: dt.d
     lists = [_iso_row(row) for row in latest_lists(conn, tenant_id)]
     ring["avg_ring_s"] = float(ring["avg_ring_s"]) if ring["avg_ring_s"] is not None else None
     return {
-        "campaign": {"id": campaign["id"], "name": campaign["name"], "purpose": campaign["compliance_purpose"],
-                     "packs": list(campaign["compliance_packs"]), "dial_mode": campaign["dial_mode"]},
+        "campaign": {
+            "id": campaign["id"],
+            "name": campaign["name"],
+            "purpose": campaign["compliance_purpose"],
+            "packs": list(campaign["compliance_packs"]),
+            "dial_mode": campaign["dial_mode"],
+        },
         "generated_at": now.isoformat(),
         "abandonment": {
-            "live_answers": status.live_answers, "abandoned": status.abandoned, "rate_pct": status.rate_pct,
-            "since": status.since.isoformat(), "until": status.until.isoformat(),
-            "max_pct": MAX_ABANDONMENT_PCT, "must_go_progressive": status.must_go_progressive,
+            "live_answers": status.live_answers,
+            "abandoned": status.abandoned,
+            "rate_pct": status.rate_pct,
+            "since": status.since.isoformat(),
+            "until": status.until.isoformat(),
+            "max_pct": MAX_ABANDONMENT_PCT,
+            "must_go_progressive": status.must_go_progressive,
             "daily_30_day_windows": windows,
         },
         "ring_times": {**ring, "min_required_s": MIN_RING_S},
         "safe_harbor_plays": safe_harbor,
         "dnc_lists": lists,
-        "dnc_warnings": stale_warnings([(row["registry"], dt.date.fromisoformat(row["list_date"])) for row in lists],
-                                       packs, now.date()),
+        "dnc_warnings": stale_warnings(
+            [(row["registry"], dt.date.fromisoformat(row["list_date"])) for row in lists], packs, now.date()
+        ),
         "blocked_by_rule": blocks,
     }
 
 
 def _window_row(row: dict) -> dict:
     live, abandoned = row["live_answers"], row["abandoned"]
-    return {"window_end": row["day"].isoformat(), "live_answers": live, "abandoned": abandoned,
-            "rate_pct": round(100.0 * abandoned / live, 2) if live else None}
+    return {
+        "window_end": row["day"].isoformat(),
+        "live_answers": live,
+        "abandoned": abandoned,
+        "rate_pct": round(100.0 * abandoned / live, 2) if live else None,
+    }
 
 
 def _iso_row(row: dict) -> dict:
-    return {key: value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
-            for key, value in row.items()}
+    return {
+        key: value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+        for key, value in row.items()
+    }

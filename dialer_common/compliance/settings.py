@@ -28,7 +28,12 @@ def load_campaign_rules(conn, tenant_id: int, campaign_id: int) -> CampaignRules
 
 
 def save_campaign_rules(
-    conn, tenant_id: int, campaign_id: int, purpose: str, pack_ids: list[str], retry_delays_s: dict,
+    conn,
+    tenant_id: int,
+    campaign_id: int,
+    purpose: str,
+    pack_ids: list[str],
+    retry_delays_s: dict,
     packs: PackSet,
 ) -> None:
     """Store a campaign's purpose, packs and retry delays after checking each value."""
@@ -40,8 +45,10 @@ def save_campaign_rules(
         packs.get(pack_id)
     for outcome, seconds in retry_delays_s.items():
         if outcome not in DEFAULT_RETRY_DELAYS_S or not isinstance(seconds, int) or seconds < 0:
-            raise ValidationError(f"invalid retry delay {outcome!r}={seconds!r}: expected an outcome of "
-                                  f"{', '.join(DEFAULT_RETRY_DELAYS_S)} and whole seconds, 0 or more")
+            raise ValidationError(
+                f"invalid retry delay {outcome!r}={seconds!r}: expected an outcome of "
+                f"{', '.join(DEFAULT_RETRY_DELAYS_S)} and whole seconds, 0 or more"
+            )
     with db.transaction(conn) as cur:
         cur.execute(
             "UPDATE campaigns SET compliance_purpose = %s, compliance_packs = %s, retry_delays_s = %s::jsonb,"
@@ -50,8 +57,13 @@ def save_campaign_rules(
         )
         if cur.rowcount == 0:
             raise ValidationError(f"campaign {campaign_id} not found for tenant {tenant_id}")
-    log.info("compliance.campaign_saved tenant_id=%s campaign_id=%s purpose=%s packs=%s",
-             tenant_id, campaign_id, purpose, ",".join(pack_ids))
+    log.info(
+        "compliance.campaign_saved tenant_id=%s campaign_id=%s purpose=%s packs=%s",
+        tenant_id,
+        campaign_id,
+        purpose,
+        ",".join(pack_ids),
+    )
 
 
 def save_override(conn, tenant_id: int, body: str, packs: PackSet) -> str:
@@ -85,5 +97,10 @@ def tenant_packs(conn, tenant_id: int, packs: PackSet) -> PackSet:
         try:
             packs = packs.with_override(parse_pack(row["body"], f"override of {row['pack_id']}"))
         except (PackError, ValidationError) as error:
-            log.error("compliance.override_skipped tenant_id=%s pack_id=%s error=%s", tenant_id, row["pack_id"], error)
+            log.error(
+                "compliance.override_skipped tenant_id=%s pack_id=%s error=%s",
+                tenant_id,
+                row["pack_id"],
+                error,
+            )
     return packs

@@ -10,7 +10,7 @@ import redis
 from dialer_common.compliance.caps import CapRequest, RedisFrequencyCaps
 from dialer_common.compliance.gate import CampaignRules, ComplianceGate, LeadInfo
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOON = dt.datetime(2026, 6, 3, 16, 0, tzinfo=UTC)  # 12:00 in Miami, a Wednesday
 
 
@@ -77,8 +77,9 @@ def test_gate_applies_florida_cap(caps, packs):
 
 def test_gate_applies_debt_cap_across_numbers(caps, packs):
     gate = ComplianceGate(packs, caps, NoDnc())
-    campaign = CampaignRules(1, 5, purpose="collections", pack_ids=("us-federal", "us-debt-collection"),
-                             max_attempts=20)
+    campaign = CampaignRules(
+        1, 5, purpose="collections", pack_ids=("us-federal", "us-debt-collection"), max_attempts=20
+    )
     allowed = []
     for day in range(8):
         phone = f"+1212555{day:04d}"
@@ -113,8 +114,10 @@ def test_racing_processes_get_exactly_the_cap(config, redis_client):
     context = multiprocessing.get_context("fork")
     start = context.Event()
     results = context.Queue()
-    processes = [context.Process(target=_race, args=(config.redis_url, config.redis_prefix, start, results, n))
-                 for n in range(workers)]
+    processes = [
+        context.Process(target=_race, args=(config.redis_url, config.redis_prefix, start, results, n))
+        for n in range(workers)
+    ]
     for process in processes:
         process.start()
     start.set()

@@ -15,7 +15,7 @@ from dialer_common.compliance.gate import CampaignRules, ComplianceGate, LeadInf
 from dialer_common.compliance.settings import load_campaign_rules, save_campaign_rules
 from dialer_common.errors import ValidationError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOON = dt.datetime(2026, 6, 3, 16, 0, tzinfo=UTC)
 
 
@@ -28,7 +28,7 @@ def gate(config, conn, caps, packs):
     evidence_conn.close()
 
 
-def test_internal_dnc_blocks_at_once_and_is_stored_as_evidence(gate, conn, tenant):
+def test_internal_dnc_blocks_at_once(gate, conn, tenant):
     campaign = CampaignRules(tenant["id"], tenant["campaign_id"], pack_ids=("us-federal",))
     lead = LeadInfo(42, "+12125550123")
     assert gate.check(lead, campaign, NOON).allowed
@@ -52,20 +52,34 @@ def test_hours_block_stores_pack_version(gate, conn, tenant):
     verdict = gate.check(LeadInfo(43, "+12125550123"), campaign, NOON.replace(hour=3))
     assert verdict.rule == "us-federal:hours"
     with conn.cursor() as cur:
-        cur.execute("SELECT pack_version, retry_at FROM compliance_blocks WHERE tenant_id = %s", (tenant["id"],))
+        cur.execute(
+            "SELECT pack_version, retry_at FROM compliance_blocks WHERE tenant_id = %s", (tenant["id"],)
+        )
         row = cur.fetchone()
     assert row["pack_version"] == "us-federal@2026.1"
     assert row["retry_at"] == dt.datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
 
 
-def test_repep_effective_after_30_days_and_not_for_collections(gate, conn, tenant, packs):
+def test_repep_delay_and_collections(gate, conn, tenant, packs):
     signup = dt.date(2026, 5, 1)
-    upload = dnc.add_registry_list(conn, tenant["id"], "mx-repep", dt.date(2026, 5, 20),
-                                   [("+525512345678", signup)], packs, today=dt.date(2026, 5, 20))
+    upload = dnc.add_registry_list(
+        conn,
+        tenant["id"],
+        "mx-repep",
+        dt.date(2026, 5, 20),
+        [("+525512345678", signup)],
+        packs,
+        today=dt.date(2026, 5, 20),
+    )
     assert upload.numbers == 1
     sales = CampaignRules(tenant["id"], tenant["campaign_id"], pack_ids=("mx-repep", "mx-collections"))
-    collections = CampaignRules(tenant["id"], tenant["campaign_id"], purpose="collections",
-                                pack_ids=("mx-repep", "mx-collections"), max_attempts=10)
+    collections = CampaignRules(
+        tenant["id"],
+        tenant["campaign_id"],
+        purpose="collections",
+        pack_ids=("mx-repep", "mx-collections"),
+        max_attempts=10,
+    )
     lead = LeadInfo(44, "+525512345678")
     # 10:00 in Mexico City (UTC-6).
     before = dt.datetime(2026, 5, 30, 16, 0, tzinfo=UTC)
@@ -77,12 +91,26 @@ def test_repep_effective_after_30_days_and_not_for_collections(gate, conn, tenan
 
 
 def test_registry_upload_warns_when_stale(conn, tenant, packs):
-    upload = dnc.add_registry_list(conn, tenant["id"], "us-national-dnc", dt.date(2026, 4, 1),
-                                   [("+12125550199", None)], packs, today=dt.date(2026, 5, 15))
+    upload = dnc.add_registry_list(
+        conn,
+        tenant["id"],
+        "us-national-dnc",
+        dt.date(2026, 4, 1),
+        [("+12125550199", None)],
+        packs,
+        today=dt.date(2026, 5, 15),
+    )
     assert len(upload.warnings) == 1
     assert "44 days old" in upload.warnings[0]
-    fresh = dnc.add_registry_list(conn, tenant["id"], "us-national-dnc", dt.date(2026, 5, 10),
-                                  [("+12125550199", None)], packs, today=dt.date(2026, 5, 15))
+    fresh = dnc.add_registry_list(
+        conn,
+        tenant["id"],
+        "us-national-dnc",
+        dt.date(2026, 5, 10),
+        [("+12125550199", None)],
+        packs,
+        today=dt.date(2026, 5, 15),
+    )
     assert fresh.warnings == ()
 
 
@@ -93,7 +121,9 @@ def test_registry_upload_rejects_unknown_registry(conn, tenant, packs):
 
 def test_import_scrub_returns_blocked_numbers(conn, tenant, packs):
     dnc.add_numbers(conn, tenant["id"], ["+13055550101"], "", "test")
-    dnc.add_registry_list(conn, tenant["id"], "us-national-dnc", dt.date.today(), [("+13055550102", None)], packs)
+    dnc.add_registry_list(
+        conn, tenant["id"], "us-national-dnc", dt.date.today(), [("+13055550102", None)], packs
+    )
     phones = ["+13055550101", "+13055550102", "+13055550103"]
 
     sales = dnc.blocked_for_import(conn, tenant["id"], phones, "telemarketing", packs)
@@ -104,8 +134,15 @@ def test_import_scrub_returns_blocked_numbers(conn, tenant, packs):
 
 
 def test_campaign_settings_round_trip(conn, tenant, packs):
-    save_campaign_rules(conn, tenant["id"], tenant["campaign_id"], "collections",
-                        ["us-federal", "us-debt-collection"], {"busy": 120}, packs)
+    save_campaign_rules(
+        conn,
+        tenant["id"],
+        tenant["campaign_id"],
+        "collections",
+        ["us-federal", "us-debt-collection"],
+        {"busy": 120},
+        packs,
+    )
     rules = load_campaign_rules(conn, tenant["id"], tenant["campaign_id"])
     assert rules.purpose == "collections"
     assert rules.pack_ids == ("us-federal", "us-debt-collection")
@@ -121,8 +158,20 @@ def insert_cdr(conn, tenant_id, campaign_id, started_at, live, abandoned=False, 
             "INSERT INTO cdr (tenant_id, call_uuid, leg, started_at, campaign_id, answered, live, abandoned,"
             " safe_harbor_played, safe_harbor_at, duration, raw)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (tenant_id, str(uuid.uuid4()), leg, started_at, campaign_id, live is not None, live, abandoned,
-             safe_harbor, started_at if safe_harbor else None, 20, json.dumps({})),
+            (
+                tenant_id,
+                str(uuid.uuid4()),
+                leg,
+                started_at,
+                campaign_id,
+                live is not None,
+                live,
+                abandoned,
+                safe_harbor,
+                started_at if safe_harbor else None,
+                20,
+                json.dumps({}),
+            ),
         )
 
 
@@ -181,7 +230,9 @@ def test_abandonment_counts_only_the_campaign_life(conn, tenant):
 
 def test_check_batch_matches_check(gate, conn, tenant, config, redis_client, packs):
     dnc.add_numbers(conn, tenant["id"], ["+13055550102"], "", "test")
-    campaign = CampaignRules(tenant["id"], tenant["campaign_id"], pack_ids=("us-federal", "us-fl"), max_attempts=9)
+    campaign = CampaignRules(
+        tenant["id"], tenant["campaign_id"], pack_ids=("us-federal", "us-fl"), max_attempts=9
+    )
     leads = [
         LeadInfo(1, "+13055550101", postal_code="33101"),
         LeadInfo(2, "+13055550102", postal_code="33101"),
@@ -197,5 +248,12 @@ def test_check_batch_matches_check(gate, conn, tenant, config, redis_client, pac
     single = [(v.allowed, v.rule) for v in (gate.check(lead, campaign, now) for lead in leads)]
 
     assert batch == single
-    assert batch == [(True, None), (False, "dnc:internal"), (True, None), (False, "packs:none"),
-                     (True, None), (True, None), (False, "us-fl:cap_number")]
+    assert batch == [
+        (True, None),
+        (False, "dnc:internal"),
+        (True, None),
+        (False, "packs:none"),
+        (True, None),
+        (True, None),
+        (False, "us-fl:cap_number"),
+    ]

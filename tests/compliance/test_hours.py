@@ -3,8 +3,8 @@
 The brute force works in the opposite direction from the gate: it lists
 every local wall-clock minute inside the window on the days around the
 instant, converts each to UTC (both folds, dropping times that do not exist
-because of a spring-forward gap), and tells whether the instant is one of
-them.
+because of a spring-forward gap), and checks whether the instant is one
+of them.
 """
 
 from __future__ import annotations
@@ -24,14 +24,32 @@ from phonenumbers import timezone as phone_timezone
 from dialer_common.compliance.gate import CampaignRules, ComplianceGate, LeadInfo
 from dialer_common.compliance.packs import PackSet
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ZIP3_CSV = Path(__file__).resolve().parents[2] / "dialer_common" / "compliance" / "zip3.csv"
 
 # Area code -> whether Florida's pack applies to it by the in-state presumption.
 AREA_CODES = {
-    "305": True, "850": True, "205": False, "405": False, "928": False, "808": False, "787": False,
-    "907": False, "212": False, "213": False, "312": False, "303": False, "605": False, "701": False,
-    "915": False, "270": False, "423": False, "812": False, "906": False, "541": False, "208": False,
+    "305": True,
+    "850": True,
+    "205": False,
+    "405": False,
+    "928": False,
+    "808": False,
+    "787": False,
+    "907": False,
+    "212": False,
+    "213": False,
+    "312": False,
+    "303": False,
+    "605": False,
+    "701": False,
+    "915": False,
+    "270": False,
+    "423": False,
+    "812": False,
+    "906": False,
+    "541": False,
+    "208": False,
     "800": False,
 }
 
@@ -75,15 +93,24 @@ def allowed_instants(zone: str, day: dt.date, start: int, end: int, closed: froz
 def brute_allowed(zone: str, now: dt.datetime, start: int, end: int, closed=frozenset()) -> bool:
     minute = now.replace(second=0, microsecond=0)
     day = now.date()
-    return any(minute in allowed_instants(zone, day + dt.timedelta(days=offset), start, end, closed)
-               for offset in (-1, 0, 1))
+    return any(
+        minute in allowed_instants(zone, day + dt.timedelta(days=offset), start, end, closed)
+        for offset in (-1, 0, 1)
+    )
 
 
 def _transitions() -> list[dt.datetime]:
     """UTC instants of the 2026-2027 DST changes in the zones the numbers resolve to."""
     instants = []
-    for zone in ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
-                 "America/Anchorage", "America/Adak", "America/Boise"):
+    for zone in (
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Los_Angeles",
+        "America/Anchorage",
+        "America/Adak",
+        "America/Boise",
+    ):
         tz = ZoneInfo(zone)
         hour = dt.datetime(2026, 1, 1, tzinfo=UTC)
         previous = hour.astimezone(tz).utcoffset()
@@ -98,13 +125,20 @@ def _transitions() -> list[dt.datetime]:
 
 TRANSITIONS = _transitions()
 
-phones = st.builds(lambda area, exchange, line: f"+1{area}{exchange}{line:04d}",
-                   st.sampled_from(sorted(AREA_CODES)), st.integers(200, 999), st.integers(0, 9999))
+phones = st.builds(
+    lambda area, exchange, line: f"+1{area}{exchange}{line:04d}",
+    st.sampled_from(sorted(AREA_CODES)),
+    st.integers(200, 999),
+    st.integers(0, 9999),
+)
 postals = st.one_of(st.none(), st.integers(0, 99999).map(lambda n: f"{n:05d}"))
 instants = st.one_of(
     st.datetimes(dt.datetime(2026, 1, 1), dt.datetime(2027, 12, 31)).map(lambda t: t.replace(tzinfo=UTC)),
-    st.builds(lambda base, minutes: base + dt.timedelta(minutes=minutes),
-              st.sampled_from(TRANSITIONS), st.integers(-26 * 60, 26 * 60)),
+    st.builds(
+        lambda base, minutes: base + dt.timedelta(minutes=minutes),
+        st.sampled_from(TRANSITIONS),
+        st.integers(-26 * 60, 26 * 60),
+    ),
 )
 
 
@@ -141,7 +175,9 @@ def test_alabama_never_allowed_on_sunday_or_holiday(exchange, postal, now):
     verdict = gate().check_hours(location, packs, now)
 
     local = now.astimezone(ZoneInfo("America/Chicago"))
-    closed = local.weekday() == 6 or local.date() in holidays.country_holidays("US", subdiv="AL", years=local.year)
+    closed = local.weekday() == 6 or local.date() in holidays.country_holidays(
+        "US", subdiv="AL", years=local.year
+    )
     expected = not closed and brute_allowed("America/Chicago", now, 8 * 60, 21 * 60)
     assert (verdict is None) == expected, (now, verdict)
 
@@ -182,7 +218,10 @@ def test_fall_back_does_not_open_early():
 def test_arizona_stays_on_standard_time():
     # Phoenix is UTC-7 all year: 08:00 local is 15:00 UTC in July and January.
     for month in (1, 7):
-        assert _check("+16025550123", dt.datetime(2026, month, 15, 14, 59, tzinfo=UTC), postal="85004") is not None
+        assert (
+            _check("+16025550123", dt.datetime(2026, month, 15, 14, 59, tzinfo=UTC), postal="85004")
+            is not None
+        )
         assert _check("+16025550123", dt.datetime(2026, month, 15, 15, 0, tzinfo=UTC), postal="85004") is None
 
 
@@ -219,11 +258,15 @@ def test_colombia_saturday_and_holiday():
     packs = ("co-ley-2300",)
     # Saturday 2026-12-05: 08:00-15:00 Bogota (UTC-5).
     assert _check("+573012345678", dt.datetime(2026, 12, 5, 19, 59, tzinfo=UTC), packs=packs) is None
-    assert _check("+573012345678", dt.datetime(2026, 12, 5, 20, 0, tzinfo=UTC), packs=packs).rule == \
-        "co-ley-2300:hours"
+    assert (
+        _check("+573012345678", dt.datetime(2026, 12, 5, 20, 0, tzinfo=UTC), packs=packs).rule
+        == "co-ley-2300:hours"
+    )
     # Tuesday 2026-12-08 is the Immaculate Conception holiday.
-    assert _check("+573012345678", dt.datetime(2026, 12, 8, 15, 0, tzinfo=UTC), packs=packs).rule == \
-        "co-ley-2300:closed_day"
+    assert (
+        _check("+573012345678", dt.datetime(2026, 12, 8, 15, 0, tzinfo=UTC), packs=packs).rule
+        == "co-ley-2300:closed_day"
+    )
 
 
 def test_no_pack_for_country_blocks():

@@ -63,7 +63,9 @@ def test_bad_pack_names_line_and_reason(old, new, line, reason):
 
 
 def test_overlapping_windows_rejected():
-    text = VALID.replace("[[caps]]", '[[windows]]\ndays = "fri-sat"\nstart = "16:00"\nend = "18:00"\n\n[[caps]]')
+    text = VALID.replace(
+        "[[caps]]", '[[windows]]\ndays = "fri-sat"\nstart = "16:00"\nend = "18:00"\n\n[[caps]]'
+    )
     with pytest.raises(PackError) as caught:
         parse_pack(text, "overlap.toml")
     assert caught.value.line == 14
@@ -71,8 +73,9 @@ def test_overlapping_windows_rejected():
 
 
 def test_bad_closed_date_rejected():
-    text = VALID.replace('timezones = ["America/New_York"]',
-                         'timezones = ["America/New_York"]\nclosed_dates = ["2026-02-30"]')
+    text = VALID.replace(
+        'timezones = ["America/New_York"]', 'timezones = ["America/New_York"]\nclosed_dates = ["2026-02-30"]'
+    )
     with pytest.raises(PackError) as caught:
         parse_pack(text, "date.toml")
     assert caught.value.line == 7
@@ -110,15 +113,21 @@ def test_reload_applies_valid_change(tmp_path):
 
 
 def _florida_override(body: str) -> str:
-    return (f'id = "us-fl"\nversion = "acme-1"\ntitle = "Florida, stricter"\ncountry = "US"\n'
-            f'purposes = ["telemarketing"]\n{body}')
+    return (
+        f'id = "us-fl"\nversion = "acme-1"\ntitle = "Florida, stricter"\ncountry = "US"\n'
+        f'purposes = ["telemarketing"]\n{body}'
+    )
 
 
 def test_override_may_narrow():
     packs = PackSet.load()
-    override = parse_pack(_florida_override(
-        '[[windows]]\ndays = "mon-fri"\nstart = "09:00"\nend = "19:00"\n\n'
-        '[[caps]]\nscope = "number"\nlimit = 2\nwindow = "48h"\n'), "acme.toml")
+    override = parse_pack(
+        _florida_override(
+            '[[windows]]\ndays = "mon-fri"\nstart = "09:00"\nend = "19:00"\n\n'
+            '[[caps]]\nscope = "number"\nlimit = 2\nwindow = "48h"\n'
+        ),
+        "acme.toml",
+    )
     narrowed = packs.with_override(override).get("us-fl")
     assert narrowed.windows[0].start == 9 * 60
     assert narrowed.caps[0].limit == 2
@@ -129,10 +138,16 @@ def test_override_may_narrow():
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ('[[windows]]\ndays = "mon-sun"\nstart = "07:30"\nend = "20:00"\n'
-         '[[caps]]\nscope = "number"\nlimit = 3\nwindow = "24h"\n', "wider"),
-        ('[[windows]]\ndays = "mon-sun"\nstart = "08:00"\nend = "20:00"\n'
-         '[[caps]]\nscope = "number"\nlimit = 4\nwindow = "24h"\n', "cap number"),
+        (
+            '[[windows]]\ndays = "mon-sun"\nstart = "07:30"\nend = "20:00"\n'
+            '[[caps]]\nscope = "number"\nlimit = 3\nwindow = "24h"\n',
+            "wider",
+        ),
+        (
+            '[[windows]]\ndays = "mon-sun"\nstart = "08:00"\nend = "20:00"\n'
+            '[[caps]]\nscope = "number"\nlimit = 4\nwindow = "24h"\n',
+            "cap number",
+        ),
         ('[[windows]]\ndays = "mon-sun"\nstart = "08:00"\nend = "20:00"\n', "cap number"),
         ('[[caps]]\nscope = "number"\nlimit = 3\nwindow = "24h"\n', "removes every window"),
     ],

@@ -10,7 +10,9 @@ from dialer_common.compliance import dnc
 
 
 def test_dnc_add_then_lookup(client, auth_headers):
-    added = client.post("/api/dnc", json={"numbers": ["(305) 555-0123"], "reason": "asked"}, headers=auth_headers)
+    added = client.post(
+        "/api/dnc", json={"numbers": ["(305) 555-0123"], "reason": "asked"}, headers=auth_headers
+    )
     assert added.status_code == 201
     assert added.json["added"] == 1
 
@@ -33,25 +35,39 @@ def test_dnc_requires_token(client):
 
 def test_registry_upload_with_stale_date_warns(client, auth_headers):
     old = (dt.date.today() - dt.timedelta(days=40)).isoformat()
-    data = {"registry": "us-national-dnc", "list_date": old,
-            "file": (io.BytesIO(b"phone\n+12125550101\n2125550102\n"), "national.csv")}
-    response = client.post("/api/dnc/upload", data=data, headers=auth_headers, content_type="multipart/form-data")
+    data = {
+        "registry": "us-national-dnc",
+        "list_date": old,
+        "file": (io.BytesIO(b"phone\n+12125550101\n2125550102\n"), "national.csv"),
+    }
+    response = client.post(
+        "/api/dnc/upload", data=data, headers=auth_headers, content_type="multipart/form-data"
+    )
     assert response.status_code == 201, response.json
     assert response.json["numbers"] == 2
     assert "40 days old" in response.json["warnings"][0]
 
 
 def test_registry_upload_rejects_bad_date(client, auth_headers):
-    data = {"registry": "us-national-dnc", "list_date": "2026-13-01",
-            "file": (io.BytesIO(b"+12125550101\n"), "national.csv")}
-    response = client.post("/api/dnc/upload", data=data, headers=auth_headers, content_type="multipart/form-data")
+    data = {
+        "registry": "us-national-dnc",
+        "list_date": "2026-13-01",
+        "file": (io.BytesIO(b"+12125550101\n"), "national.csv"),
+    }
+    response = client.post(
+        "/api/dnc/upload", data=data, headers=auth_headers, content_type="multipart/form-data"
+    )
     assert response.status_code == 400
     assert response.json["error"]["field"] == "list_date"
 
 
 def test_settings_put_and_get(client, auth_headers, tenant):
     url = f"/api/compliance/campaigns/{tenant['campaign_id']}/settings"
-    body = {"purpose": "collections", "packs": ["us-federal", "us-debt-collection"], "retry_delays_s": {"busy": 60}}
+    body = {
+        "purpose": "collections",
+        "packs": ["us-federal", "us-debt-collection"],
+        "retry_delays_s": {"busy": 60},
+    }
     assert client.put(url, json=body, headers=auth_headers).status_code == 200
     assert client.get(url, headers=auth_headers).json["packs"] == ["us-federal", "us-debt-collection"]
     bad = client.put(url, json={**body, "packs": ["us-xx"]}, headers=auth_headers)
@@ -60,9 +76,11 @@ def test_settings_put_and_get(client, auth_headers, tenant):
 
 
 def test_override_wider_rejected(client, auth_headers):
-    body = ('id = "us-fl"\nversion = "a"\ntitle = "t"\ncountry = "US"\npurposes = ["telemarketing"]\n'
-            '[[windows]]\ndays = "mon-sun"\nstart = "07:00"\nend = "20:00"\n'
-            '[[caps]]\nscope = "number"\nlimit = 3\nwindow = "24h"\n')
+    body = (
+        'id = "us-fl"\nversion = "a"\ntitle = "t"\ncountry = "US"\npurposes = ["telemarketing"]\n'
+        '[[windows]]\ndays = "mon-sun"\nstart = "07:00"\nend = "20:00"\n'
+        '[[caps]]\nscope = "number"\nlimit = 3\nwindow = "24h"\n'
+    )
     response = client.put("/api/compliance/packs/us-fl/override", data=body, headers=auth_headers)
     assert response.status_code == 400
     assert "wider" in response.json["error"]["message"]
@@ -74,11 +92,20 @@ def test_override_wider_rejected(client, auth_headers):
 
 def test_report_json_and_csv(client, auth_headers, tenant, conn, packs):
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO compliance_blocks (tenant_id, campaign_id, lead_id, phone_e164, rule, reason)"
-                    " VALUES (%s, %s, 1, '+13055550123', 'us-fl:hours', 'late')", (tenant["id"], tenant["campaign_id"]))
+        cur.execute(
+            "INSERT INTO compliance_blocks (tenant_id, campaign_id, lead_id, phone_e164, rule, reason)"
+            " VALUES (%s, %s, 1, '+13055550123', 'us-fl:hours', 'late')",
+            (tenant["id"], tenant["campaign_id"]),
+        )
     conn.commit()
-    dnc.add_registry_list(conn, tenant["id"], "us-national-dnc", dt.date.today() - dt.timedelta(days=35),
-                          [("+12125550101", None)], packs)
+    dnc.add_registry_list(
+        conn,
+        tenant["id"],
+        "us-national-dnc",
+        dt.date.today() - dt.timedelta(days=35),
+        [("+12125550101", None)],
+        packs,
+    )
     url = f"/api/compliance/campaigns/{tenant['campaign_id']}/report"
 
     report = client.get(url, headers=auth_headers).json
@@ -97,7 +124,9 @@ def test_report_json_and_csv(client, auth_headers, tenant, conn, packs):
 
 
 def test_report_of_other_tenant_not_found(client, auth_headers, tenant):
-    response = client.get(f"/api/compliance/campaigns/{tenant['campaign_id'] + 100000}/report", headers=auth_headers)
+    response = client.get(
+        f"/api/compliance/campaigns/{tenant['campaign_id'] + 100000}/report", headers=auth_headers
+    )
     assert response.status_code == 404
 
 

@@ -22,8 +22,13 @@ from web.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("compliance", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/compliance/static")
+bp = Blueprint(
+    "compliance",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/compliance/static",
+)
 
 PACKS_KEY = "dialer.compliance_packs"
 MAX_DNC_NUMBERS = 10_000
@@ -46,6 +51,7 @@ def _tenant_packs() -> PackSet:
 
 # Rule packs ------------------------------------------------------------------
 
+
 @bp.get("/api/compliance/packs")
 @require_role("admin", "supervisor", "viewer")
 def list_packs() -> Response:
@@ -62,23 +68,33 @@ def put_override(pack_id: str) -> Response:
     except ValidationError as error:
         raise ApiError("invalid_pack", _("The rule pack was rejected: %(error)s", error=str(error))) from None
     if saved != pack_id:
-        raise ApiError("invalid_pack", _("The override is for pack %(saved)s, not %(pack)s.", saved=saved, pack=pack_id))
+        raise ApiError(
+            "invalid_pack", _("The override is for pack %(saved)s, not %(pack)s.", saved=saved, pack=pack_id)
+        )
     return jsonify({"pack": _pack_json(_tenant_packs().get(pack_id))})
 
 
 def _pack_json(pack) -> dict:
     return {
-        "id": pack.id, "version": pack.version, "title": pack.title, "country": pack.country,
-        "purposes": sorted(pack.purposes), "states": sorted(pack.states),
-        "windows": [{"weekdays": sorted(w.weekdays), "start_minute": w.start, "end_minute": w.end}
-                    for w in pack.windows],
-        "closed_weekdays": sorted(pack.closed_weekdays), "holiday_calendar": pack.holiday_calendar,
+        "id": pack.id,
+        "version": pack.version,
+        "title": pack.title,
+        "country": pack.country,
+        "purposes": sorted(pack.purposes),
+        "states": sorted(pack.states),
+        "windows": [
+            {"weekdays": sorted(w.weekdays), "start_minute": w.start, "end_minute": w.end}
+            for w in pack.windows
+        ],
+        "closed_weekdays": sorted(pack.closed_weekdays),
+        "holiday_calendar": pack.holiday_calendar,
         "caps": [{"scope": c.scope, "limit": c.limit, "window_s": c.window_s} for c in pack.caps],
         "registries": [r.name for r in pack.registries],
     }
 
 
 # Campaign settings and report ------------------------------------------------
+
 
 def _campaign(campaign_id: int) -> dict:
     row = report.campaign_row(get_conn(), g.tenant_id, campaign_id)
@@ -94,8 +110,13 @@ def get_settings(campaign_id: int) -> Response:
 
 
 def _settings_json(row: dict) -> Response:
-    return jsonify({"purpose": row["compliance_purpose"], "packs": list(row["compliance_packs"]),
-                    "retry_delays_s": row["retry_delays_s"]})
+    return jsonify(
+        {
+            "purpose": row["compliance_purpose"],
+            "packs": list(row["compliance_packs"]),
+            "retry_delays_s": row["retry_delays_s"],
+        }
+    )
 
 
 @bp.put("/api/compliance/campaigns/<int:campaign_id>/settings")
@@ -104,11 +125,19 @@ def put_settings(campaign_id: int) -> Response:
     _campaign(campaign_id)
     data = request.get_json(silent=True) or {}
     try:
-        settings.save_campaign_rules(get_conn(), g.tenant_id, campaign_id, data.get("purpose", ""),
-                                     list(data.get("packs") or []), dict(data.get("retry_delays_s") or {}),
-                                     shipped_packs())
+        settings.save_campaign_rules(
+            get_conn(),
+            g.tenant_id,
+            campaign_id,
+            data.get("purpose", ""),
+            list(data.get("packs") or []),
+            dict(data.get("retry_delays_s") or {}),
+            shipped_packs(),
+        )
     except ValidationError as error:
-        raise ApiError("invalid_settings", _("Invalid compliance settings: %(error)s", error=str(error))) from None
+        raise ApiError(
+            "invalid_settings", _("Invalid compliance settings: %(error)s", error=str(error))
+        ) from None
     return _settings_json(_campaign(campaign_id))
 
 
@@ -126,12 +155,25 @@ def _report_csv(data: dict) -> Response:
     writer = csv.writer(out)
     abandonment = data["abandonment"]
     writer.writerow([_("section"), _("key"), _("value"), _("detail")])
-    writer.writerow(["abandonment", "rate_pct", abandonment["rate_pct"], f"{abandonment['abandoned']}/"
-                     f"{abandonment['live_answers']} {abandonment['since']} .. {abandonment['until']}"])
+    writer.writerow(
+        [
+            "abandonment",
+            "rate_pct",
+            abandonment["rate_pct"],
+            f"{abandonment['abandoned']}/"
+            f"{abandonment['live_answers']} {abandonment['since']} .. {abandonment['until']}",
+        ]
+    )
     writer.writerow(["abandonment", "must_go_progressive", abandonment["must_go_progressive"], ""])
     for window in abandonment["daily_30_day_windows"]:
-        writer.writerow(["abandonment_30_day_window", window["window_end"], window["rate_pct"],
-                         f"{window['abandoned']}/{window['live_answers']}"])
+        writer.writerow(
+            [
+                "abandonment_30_day_window",
+                window["window_end"],
+                window["rate_pct"],
+                f"{window['abandoned']}/{window['live_answers']}",
+            ]
+        )
     for key, value in data["ring_times"].items():
         writer.writerow(["ring_times", key, value, ""])
     for play in data["safe_harbor_plays"]:
@@ -145,7 +187,8 @@ def _report_csv(data: dict) -> Response:
     response = make_response(out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="compliance-campaign-{data["campaign"]["id"]}.csv"')
+        f'attachment; filename="compliance-campaign-{data["campaign"]["id"]}.csv"'
+    )
     return response
 
 
@@ -153,12 +196,18 @@ def _report_csv(data: dict) -> Response:
 def report_page(campaign_id: int) -> Response:
     locale = page_locale()
     with force_locale(locale):
-        body = render_template("compliance_report.html", locale=locale, campaign_id=campaign_id,
-                               other_locale="en" if locale == "es" else "es", strings=_page_strings())
+        body = render_template(
+            "compliance_report.html",
+            locale=locale,
+            campaign_id=campaign_id,
+            other_locale="en" if locale == "es" else "es",
+            strings=_page_strings(),
+        )
     response = make_response(body)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+        "default-src 'self'; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+    )
     return response
 
 
@@ -174,6 +223,7 @@ def _page_strings() -> dict:
 
 # Do-not-call -----------------------------------------------------------------
 
+
 def _e164(value: str, field: str) -> str:
     try:
         return to_e164(str(value))
@@ -187,11 +237,15 @@ def add_dnc() -> Response:
     data = request.get_json(silent=True) or {}
     numbers = data.get("numbers")
     if not isinstance(numbers, list) or not numbers or len(numbers) > MAX_DNC_NUMBERS:
-        raise ApiError("invalid_numbers", _("Send \"numbers\" as a list of 1 to %(max)s phone numbers.",
-                                            max=MAX_DNC_NUMBERS), field="numbers")
+        raise ApiError(
+            "invalid_numbers",
+            _('Send "numbers" as a list of 1 to %(max)s phone numbers.', max=MAX_DNC_NUMBERS),
+            field="numbers",
+        )
     phones = [_e164(number, "numbers") for number in numbers]
-    added = dnc.add_numbers(get_conn(), g.tenant_id, phones, str(data.get("reason", ""))[:200],
-                            f"user:{g.user_id}")
+    added = dnc.add_numbers(
+        get_conn(), g.tenant_id, phones, str(data.get("reason", ""))[:200], f"user:{g.user_id}"
+    )
     return jsonify({"numbers": len(phones), "added": added}), 201
 
 
@@ -202,23 +256,38 @@ def upload_dnc() -> Response:
     request.max_content_length = MAX_UPLOAD_BYTES
     upload = request.files.get("file")
     if upload is None:
-        raise ApiError("missing_file", _("Attach the CSV file in the \"file\" field."), field="file")
+        raise ApiError("missing_file", _('Attach the CSV file in the "file" field.'), field="file")
     registry = request.form.get("registry", "internal").strip()
     rows = _read_dnc_csv(upload.read())
     if registry == "internal":
-        added = dnc.add_numbers(get_conn(), g.tenant_id, [phone for phone, _signup in rows], "csv upload",
-                                f"user:{g.user_id}")
+        added = dnc.add_numbers(
+            get_conn(), g.tenant_id, [phone for phone, _signup in rows], "csv upload", f"user:{g.user_id}"
+        )
         return jsonify({"registry": "internal", "numbers": len(rows), "added": added, "warnings": []}), 201
     list_date = _date(request.form.get("list_date", ""), "list_date")
     try:
-        result = dnc.add_registry_list(get_conn(), g.tenant_id, registry, list_date, rows, _tenant_packs(),
-                                       file_name=upload.filename or "")
+        result = dnc.add_registry_list(
+            get_conn(),
+            g.tenant_id,
+            registry,
+            list_date,
+            rows,
+            _tenant_packs(),
+            file_name=upload.filename or "",
+        )
     except ValidationError as error:
         raise ApiError("invalid_registry", str(error), field="registry") from None
     for warning in result.warnings:
         log.warning("dnc.registry_stale tenant_id=%s registry=%s warning=%s", g.tenant_id, registry, warning)
-    return jsonify({"registry": registry, "list_id": result.list_id, "list_date": list_date.isoformat(),
-                    "numbers": result.numbers, "warnings": list(result.warnings)}), 201
+    return jsonify(
+        {
+            "registry": registry,
+            "list_id": result.list_id,
+            "list_date": list_date.isoformat(),
+            "numbers": result.numbers,
+            "warnings": list(result.warnings),
+        }
+    ), 201
 
 
 def _read_dnc_csv(data: bytes) -> list[tuple[str, dt.date | None]]:
@@ -245,8 +314,9 @@ def _date(value: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise ApiError("invalid_date", _("Invalid date %(value)s: write it as YYYY-MM-DD.", value=value),
-                       field=field) from None
+        raise ApiError(
+            "invalid_date", _("Invalid date %(value)s: write it as YYYY-MM-DD.", value=value), field=field
+        ) from None
 
 
 @bp.get("/api/dnc")
@@ -255,9 +325,18 @@ def lookup_dnc() -> Response:
     phone = _e164(request.args.get("number", ""), "number")
     listings = dnc.lookup_number(get_conn(), g.tenant_id, phone)
     log.info("dnc.looked_up tenant_id=%s phone=%s listed=%s", g.tenant_id, mask(phone), bool(listings))
-    return jsonify({
-        "number": phone,
-        "listed": bool(listings),
-        "listings": [{"registry": row["registry"] or "internal", "effective_at": row["effective_at"].isoformat(),
-                      "reason": row["reason"], "added_at": row["created_at"].isoformat()} for row in listings],
-    })
+    return jsonify(
+        {
+            "number": phone,
+            "listed": bool(listings),
+            "listings": [
+                {
+                    "registry": row["registry"] or "internal",
+                    "effective_at": row["effective_at"].isoformat(),
+                    "reason": row["reason"],
+                    "added_at": row["created_at"].isoformat(),
+                }
+                for row in listings
+            ],
+        }
+    )
