@@ -16,6 +16,7 @@ from web.api.views import bp as api_bp
 from web.auth import limits
 from web.auth.views import bp as auth_bp
 from web.cdr.views import bp as cdr_bp
+from web.compliance import bp as compliance_bp
 from web.dashboard import bp as dashboard_bp
 from web.pacing import bp as pacing_bp
 
@@ -53,4 +54,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(metrics.bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(pacing_bp)
+    app.register_blueprint(compliance_bp)
     ws.register(app)

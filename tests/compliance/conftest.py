@@ -20,14 +20,11 @@ def caps(redis_client, config) -> RedisFrequencyCaps:
 
 @pytest.fixture
 def app(config, redis_client):
-    """The web app with the compliance blueprint registered (the factory may not register it yet)."""
+    """The web app, whose factory registers the compliance blueprint."""
     from web import create_app
-    from web.compliance import bp
     from web.db import close_pool
 
     application = create_app(config, {"TESTING": True})
-    if "compliance" not in application.blueprints:
-        application.register_blueprint(bp)
     yield application
     close_pool(application)
 
