@@ -202,6 +202,7 @@ def cmd_leads_import(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(N_("Updated: {count}"), count=result.updated)
     ctx.say(N_("Unchanged: {count}"), count=result.unchanged)
     ctx.say(N_("Rejected: {count}"), count=result.rejected)
+    ctx.say(N_("On a do-not-call list (stored, not dialed): {count}"), count=result.do_not_call)
     ctx.say(N_("Rejects file: {path}"), path=result.rejects_path)
     if result.rows_read == 0:
         print(ctx._(NO_ROWS).format(path=args.file), file=sys.stderr)

@@ -355,6 +355,8 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Leads stored with status 'dnc' because a do-not-call list holds them.
+    do_not_call: int = 0
     rejects_path: Path | None = None
 
 
@@ -625,10 +627,33 @@ def _open_lead_list(conn, tenant_id: int, campaign_id: int, name: str, lead_file
         return cur.fetchone()["id"]
 
 
+class _DncScrub:
+    """The campaign's do-not-call check at import, loaded once per import."""
+
+    def __init__(self, conn, tenant_id: int, campaign_id: int) -> None:
+        from dialer_common.compliance import dnc
+        from dialer_common.compliance.packs import PackSet
+        from dialer_common.compliance.settings import load_campaign_rules, tenant_packs
+
+        self._blocked_for_import = dnc.blocked_for_import
+        self.tenant_id = tenant_id
+        self.purpose = load_campaign_rules(conn, tenant_id, campaign_id).purpose
+        self.packs = tenant_packs(conn, tenant_id, PackSet.load())
+
+    def blocked(self, conn, phones: list[str]) -> list[str]:
+        """Return the numbers among ``phones`` that a do-not-call list blocks."""
+        return list(self._blocked_for_import(conn, self.tenant_id, phones, self.purpose, self.packs))
+
+
 def _write_batch(
-    conn, tenant_id: int, campaign_id: int, lead_list_id: int, batch: list[Lead]
-) -> tuple[int, int]:
-    """Upsert one batch in one transaction; return (inserted, updated)."""
+    conn, tenant_id: int, campaign_id: int, lead_list_id: int, batch: list[Lead], scrub: _DncScrub | None = None
+) -> tuple[int, int, int]:
+    """Upsert one batch in one transaction; return (inserted, updated, marked do-not-call).
+
+    Leads on a do-not-call list are stored with status 'dnc' so the file's
+    counts stay whole and the gate never has to see them; a lead already
+    dialed keeps its history but is not dialed again.
+    """
     values = [
         (
             tenant_id,
@@ -654,8 +679,19 @@ def _write_batch(
             page_size=len(values),
             fetch=True,
         )
+        marked = 0
+        if scrub is not None:
+            blocked = scrub.blocked(conn, [lead.phone_e164 for lead in batch])
+            if blocked:
+                cur.execute(
+                    "UPDATE leads SET status = 'dnc', updated_at = now()"
+                    " WHERE tenant_id = %s AND campaign_id = %s AND phone_e164 = ANY(%s)"
+                    " AND status IN ('new', 'retry')",
+                    (tenant_id, campaign_id, blocked),
+                )
+                marked = cur.rowcount
     inserted = sum(1 for record in returned if record["inserted"])
-    return inserted, len(returned) - inserted
+    return inserted, len(returned) - inserted, marked
 
 
 def _close_lead_list(conn, result: ImportResult) -> None:
@@ -735,6 +771,7 @@ def import_leads(
     )
 
     rejects = RejectsWriter(result.rejects_path, lead_file.header, lead_file.delimiter, gettext)
+    scrub = _DncScrub(conn, tenant_id, campaign_id)
     batch: list[Lead] = []
     try:
         for item in parse_leads(lead_file):
@@ -745,29 +782,33 @@ def import_leads(
             else:
                 batch.append(item)
             if len(batch) >= batch_size:
-                _flush(conn, tenant_id, campaign_id, result, batch, progress)
-        _flush(conn, tenant_id, campaign_id, result, batch, progress)
+                _flush(conn, tenant_id, campaign_id, result, batch, progress, scrub)
+        _flush(conn, tenant_id, campaign_id, result, batch, progress, scrub)
     finally:
         rejects.close()
     _close_lead_list(conn, result)
 
     log.info(
-        "leads.import.done lead_list_id=%s rows=%s inserted=%s updated=%s unchanged=%s rejected=%s",
+        "leads.import.done lead_list_id=%s rows=%s inserted=%s updated=%s unchanged=%s rejected=%s dnc=%s",
         lead_list_id,
         result.rows_read,
         result.inserted,
         result.updated,
         result.unchanged,
         result.rejected,
+        result.do_not_call,
     )
     return result
 
 
-def _flush(conn, tenant_id, campaign_id, result: ImportResult, batch: list[Lead], progress) -> None:
+def _flush(
+    conn, tenant_id, campaign_id, result: ImportResult, batch: list[Lead], progress, scrub: _DncScrub | None
+) -> None:
     if batch:
-        inserted, updated = _write_batch(conn, tenant_id, campaign_id, result.lead_list_id, batch)
+        inserted, updated, marked = _write_batch(conn, tenant_id, campaign_id, result.lead_list_id, batch, scrub)
         result.inserted += inserted
         result.updated += updated
+        result.do_not_call += marked
         result.unchanged += len(batch) - inserted - updated
         log.debug("leads.import.batch size=%s first=%s", len(batch), mask(batch[0].phone_e164))
         batch.clear()

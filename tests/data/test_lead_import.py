@@ -168,3 +168,45 @@ def test_campaign_of_other_tenant_rejected(conn, tenant, write_csv):
     with pytest.raises(LeadImportError, match="not found in tenant 'otro'"):
         import_leads(conn, write_csv(CSV_TEXT), tenant["campaign_id"], "otro")
     assert count_leads(conn, tenant["campaign_id"]) == 0
+
+
+def test_import_marks_do_not_call_leads(conn, tenant, write_csv):
+    from dialer_common.compliance import dnc
+
+    dnc.add_numbers(conn, tenant["id"], ["+12125550102"], "pidió no ser llamada", "test")
+    result = import_leads(conn, write_csv(CSV_TEXT), tenant["campaign_id"], tenant["slug"])
+
+    assert result.inserted == 3
+    assert result.do_not_call == 1
+    with db.transaction(conn) as cur:
+        cur.execute(
+            "SELECT phone_e164, status FROM leads WHERE campaign_id = %s ORDER BY phone_e164",
+            (tenant["campaign_id"],),
+        )
+        statuses = {row["phone_e164"]: row["status"] for row in cur.fetchall()}
+    assert statuses["+12125550102"] == "dnc"
+    assert statuses["+13055550101"] == "new"
+
+
+def test_reimport_keeps_done_lead_on_dnc(conn, tenant, write_csv):
+    from dialer_common.compliance import dnc
+
+    import_leads(conn, write_csv(CSV_TEXT), tenant["campaign_id"], tenant["slug"])
+    with db.transaction(conn) as cur:
+        cur.execute(
+            "UPDATE leads SET status = 'done', attempts_count = 1"
+            " WHERE campaign_id = %s AND phone_e164 = '+13055550101'",
+            (tenant["campaign_id"],),
+        )
+    dnc.add_numbers(conn, tenant["id"], ["+13055550101"], "pidió no ser llamado", "test")
+    result = import_leads(conn, write_csv(CSV_TEXT), tenant["campaign_id"], tenant["slug"])
+
+    assert result.do_not_call == 0
+    with db.transaction(conn) as cur:
+        cur.execute(
+            "SELECT status, attempts_count FROM leads WHERE campaign_id = %s AND phone_e164 = '+13055550101'",
+            (tenant["campaign_id"],),
+        )
+        lead = cur.fetchone()
+    assert lead["status"] == "done"
+    assert lead["attempts_count"] == 1
