@@ -155,3 +155,61 @@ def test_lead_disposition():
     assert (busy.status, busy.retry_delay_s) == ("retry", 600)
     assert lead_disposition("machine", "NORMAL_CLEARING").retry_delay_s == 4 * 3600
     assert lead_disposition("no_answer", "NO_ANSWER").retry_delay_s == 3600
+
+
+
+class _WithAttemptId:
+    """A recorded channel event plus ``variable_dialer_attempt_id``, which the originate sets.
+
+    The recordings predate that variable; every other header is the recorded one.
+    """
+
+    def __init__(self, event) -> None:
+        self._event = event
+
+    def __getattr__(self, name):
+        return getattr(self._event, name)
+
+    def get(self, name, *default):
+        if name == "variable_dialer_attempt_id" and self._event.name.startswith("CHANNEL_"):
+            return self._event.uuid
+        return self._event.get(name, *default)
+
+
+def events_with_attempt_id(name: str) -> tuple[list, int]:
+    events = [_WithAttemptId(event) for event in recorded_events(name)]
+    campaign_id = next(int(e.get("variable_dialer_campaign_id")) for e in events if e.get("variable_dialer_campaign_id"))
+    return events, campaign_id
+
+
+def test_unowned_events_replayed_on_take_over():
+    name = "originate_answer_hangup"
+    events, campaign_id = events_with_attempt_id(name)
+    tracker = CallTracker(owned_campaigns=set())
+    for position, event in enumerate(events):
+        assert tracker.handle(event, now_s=float(position)) == []
+    assert len(tracker.unowned_events) == 5
+
+    attempt = attempt_for(name)
+    attempt.campaign_id = campaign_id
+    changes = tracker.take_over(campaign_id, [attempt], now_s=100.0)
+
+    assert summary(changes) == ["ringing", "answered", "end:abandoned"]
+    assert tracker.attempts == {}
+    assert len(tracker.unowned_events) == 0
+    assert campaign_id in tracker.owned_campaigns
+
+
+def test_give_up_stops_adopting_hangups():
+    events, campaign_id = events_with_attempt_id("originate_answer_hangup")
+    tracker = CallTracker(owned_campaigns={campaign_id})
+    tracker.give_up(campaign_id)
+
+    changes = []
+    for position, event in enumerate(events):
+        changes += tracker.handle(event, now_s=float(position))
+
+    assert changes == []
+    assert campaign_id not in tracker.owned_campaigns
+    assert len(tracker.unowned_events) == 5
+
