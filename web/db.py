@@ -1,6 +1,6 @@
 """Per-request PostgreSQL connections and the Redis client of each app.
 
-``init_app`` opens a ``ThreadedConnectionPool`` sized for gunicorn's
+``init_app`` attaches a bounded connection pool sized for gunicorn's
 threads; ``get_conn()`` lends one connection to the current request (kept in
 ``g``) and the teardown hook rolls back anything left open and returns it.
 """
@@ -12,7 +12,6 @@ import threading
 
 import psycopg2
 import psycopg2.extras
-import psycopg2.pool
 import redis
 from flask import Flask, current_app, g
 
@@ -62,42 +61,49 @@ def _return_conn(_exc: BaseException | None) -> None:
 
 
 class _LazyPool:
-    """A ThreadedConnectionPool opened on first use.
+    """A bounded pool that opens connections on demand and keeps them idle for reuse.
 
-    Opening lazily lets the app start (and answer /health with 503) while
+    Opening lazily lets the app start (and return 503 from /health) while
     PostgreSQL is down, and lets each gunicorn worker open its own sockets
-    after the fork.
+    after the fork. psycopg2's own pools close every connection above
+    ``minconn`` when it is returned, which costs a new connection (and a
+    SCRAM handshake) per request, so this pool keeps them instead.
     """
 
-    def __init__(self, dsn: str, max_connections: int) -> None:
+    def __init__(self, dsn: str, max_connections: int, wait_s: float = 5.0) -> None:
         self._dsn = dsn
         self._max = max_connections
-        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._wait_s = wait_s
+        self._idle: list = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
 
     def getconn(self):
+        if not self._slots.acquire(timeout=self._wait_s):
+            raise DatabaseUnavailable(f"all {self._max} pooled connections stayed busy for {self._wait_s} s")
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is not None:
+            return conn
         try:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = psycopg2.pool.ThreadedConnectionPool(
-                        0,
-                        self._max,
-                        self._dsn,
-                        cursor_factory=psycopg2.extras.RealDictCursor,
-                        connect_timeout=3,
-                    )
-            return self._pool.getconn()
-        except (psycopg2.OperationalError, psycopg2.pool.PoolError) as exc:
+            return psycopg2.connect(self._dsn, cursor_factory=psycopg2.extras.RealDictCursor, connect_timeout=3)
+        except psycopg2.OperationalError as exc:
+            self._slots.release()
             raise DatabaseUnavailable(str(exc).strip()) from exc
 
     def putconn(self, conn, close: bool = False) -> None:
-        if self._pool is not None:
-            self._pool.putconn(conn, close=close)
+        if close or conn.closed:
+            conn.close()
+        else:
+            with self._lock:
+                self._idle.append(conn)
+        self._slots.release()
 
     def closeall(self) -> None:
-        if self._pool is not None:
-            self._pool.closeall()
-            self._pool = None
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 REDIS_KEY = "dialer.redis"

@@ -1,8 +1,8 @@
 """One error shape for the whole web tier.
 
-API errors answer ``{"error": {"code": ..., "message": ..., "field": ...}}``
+API errors return ``{"error": {"code": ..., "message": ..., "field": ...}}``
 with the message translated to the request's locale. 404, 405, 429 and 500
-answer JSON under ``/api`` (or when the client prefers JSON) and a small HTML
+return JSON under ``/api`` (or when the client prefers JSON) and a small HTML
 page elsewhere.
 """
 

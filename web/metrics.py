@@ -167,5 +167,4 @@ def scrape() -> Response:
     scrape_registry = CollectorRegistry()
     scrape_registry.register(_ScrapeCollector(families))
     body = generate_latest(REGISTRY) + generate_latest(scrape_registry)
-    return Response(body, mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                    headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})

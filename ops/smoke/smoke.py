@@ -21,7 +21,7 @@ TIMEOUT_S = 10
 
 
 class SmokeFailure(Exception):
-    """A step failed; the message says which and why."""
+    """A step failed; the message names the step and the reason."""
 
 
 def _request(method: str, url: str, body: dict | None = None, token: str = "") -> tuple[int, bytes]:

@@ -1,9 +1,9 @@
 """Derive the cdr table's columns from a decoded mod_json_cdr document. No I/O.
 
-Facts used (FreeSWITCH 1.10.12 CDRs): ``variables`` values are strings;
+Facts used (FreeSWITCH 1.10.12 CDRs): ``variables`` values are strings, and
 epochs come as ``*_epoch`` (s) and ``*_uepoch`` (µs), ``0`` when the event
-never happened; ``callflow`` is a list with the newest caller profile first;
-the agent leg of a mod_callcenter call has ``originator`` in its caller
+never happened. ``callflow`` is a list with the newest caller profile first.
+The agent leg of a mod_callcenter call has ``originator`` in its caller
 profile, which is what makes it a B leg.
 """
 
@@ -95,7 +95,7 @@ def _first_profile(document: dict) -> dict:
 
 
 def _destination_number(document: dict, profile: dict) -> str | None:
-    # The oldest caller profile (the last entry) holds the number dialled.
+    # The oldest caller profile (the last entry) contains the number dialled.
     callflow = document.get("callflow")
     if isinstance(callflow, list) and callflow and isinstance(callflow[-1], dict):
         oldest = callflow[-1].get("caller_profile")
@@ -132,7 +132,7 @@ def pdd_ms(variables: dict) -> int | None:
         reached = [moment for moment in moments if moment and moment >= start]
         if reached:
             return (min(reached) - start) // 1000
-    # NOTE: an offset of 0 ms cannot be told apart from "never happened"
+    # NOTE: an offset of 0 ms cannot be distinguished from "never happened"
     # here, so without *_uepoch a PDD of 0 reads as None.
     offsets = [_safe_int(variables.get(name)) for name in ("progressmsec", "progress_mediamsec", "answermsec")]
     positive = [offset for offset in offsets if offset]

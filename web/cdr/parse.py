@@ -59,7 +59,7 @@ def decode_body(body: bytes, content_type: str = "") -> dict:
         except CdrError:
             # NOTE: the double-encoded form is recognised by plain decoding
             # failing. Every stock CDR carries a quoted caller_id, so this
-            # holds in practice, but a double-encoded CDR without any ", CR,
+            # is true in practice, but a double-encoded CDR without any ", CR,
             # LF or backslash decodes here and keeps a literal \ escape.
             return decode_double_encoded(value)
     return _decode_base64(value)
@@ -182,7 +182,8 @@ class _EncodedJsonParser:
         encoded = self.text[self.pos:match.start()]
         self.pos = match.end()
         decoded = _percent_decode(encoded)
-        if raw:
+        # Most strings hold no escape, and json.loads is the slowest step here.
+        if raw or "\\" not in decoded:
             return decoded
         try:
             return json.loads(f'"{decoded}"', strict=False)
@@ -205,6 +206,8 @@ class _EncodedJsonParser:
 
 
 def _percent_decode(text: str) -> str:
+    if "%" not in text:
+        return text
     try:
         return unquote(text, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:

@@ -2,7 +2,7 @@
 
 FreeSWITCH posts from the call's own thread before it fires
 CHANNEL_HANGUP_COMPLETE, so the handler only parses, inserts and commits.
-It answers 2xx only after the commit; any other status makes FreeSWITCH
+It returns 2xx only after the commit. Any other status makes FreeSWITCH
 retry (``retries``) and then write the CDR to its err-log-dir, from which
 ``dialer cdr load`` picks it up.
 """
