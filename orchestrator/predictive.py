@@ -32,6 +32,11 @@ How a predictive tick decides (:meth:`PredictivePacer.decide`):
    within the abandonment target times the expected live calls.
 5. Auto-protection (:mod:`orchestrator.protection`) scales the dials above
    the progressive level and falls back to progressive near the 3 % ceiling.
+
+Every abandonment rate in steps 4 and 5 includes the live people the
+answering machine detection hung up on as machines
+(:meth:`PredictivePacer.with_hidden_abandonments`), because the FTC counts
+them as abandoned although the dialer sees machine answers.
 """
 
 from __future__ import annotations

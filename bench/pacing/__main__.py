@@ -149,14 +149,24 @@ def build_final_jobs(cells, stress, tuned: dict[tuple[str, str], float | None], 
     return jobs
 
 
-def run_jobs(jobs: list[tuple], workers: int, phase: str) -> list[dict]:
-    """Run ``jobs`` on ``workers`` processes, longest first, printing one line per finished job."""
-    ordered = sorted(jobs, key=lambda job: -job[1]["agents"] * COST[job[2]])
-    rows = []
+def run_jobs(jobs: list[tuple], workers: int, phase: str, checkpoint: Path | None) -> list[dict]:
+    """Run ``jobs`` on ``workers`` processes, longest first, printing one line per finished job.
+
+    With a checkpoint file, jobs whose rows it already contains are not run
+    again and each new row is appended to it, so an interrupted run resumes.
+    """
+    done_rows = _read_checkpoint(checkpoint)
+    rows = [done_rows[_job_key(job)] for job in jobs if _job_key(job) in done_rows]
+    pending = [job for job in jobs if _job_key(job) not in done_rows]
+    ordered = sorted(pending, key=lambda job: -job[1]["agents"] * COST[job[2]])
+    print(f"{phase} start jobs={len(jobs)} from_checkpoint={len(rows)} to_run={len(ordered)}", flush=True)
     started = time.time()
     with Pool(workers) as pool:
         for done, row in enumerate(pool.imap_unordered(run_job, ordered, chunksize=1), start=1):
             rows.append(row)
+            if checkpoint is not None:
+                with checkpoint.open("a") as file:
+                    file.write(json.dumps(row) + "\n")
             print(
                 f"{phase} {done}/{len(ordered)} {time.time() - started:.0f}s cell={row['cell']} "
                 f"pacer={row['kind']} parameter={row['parameter']} seed={row['seed']} "
@@ -164,6 +174,21 @@ def run_jobs(jobs: list[tuple], workers: int, phase: str) -> list[dict]:
                 f"abandonment={row['abandonment_30d_max']:.2%}",
                 flush=True,
             )
+    return rows
+
+
+def _job_key(job: tuple) -> tuple:
+    cell, _, kind, parameter, seed, days = job
+    return (cell, kind, parameter, seed, days)
+
+
+def _read_checkpoint(checkpoint: Path | None) -> dict[tuple, dict]:
+    if checkpoint is None or not checkpoint.exists():
+        return {}
+    rows = {}
+    for line in checkpoint.read_text().splitlines():
+        row = json.loads(line)
+        rows[(row["cell"], row["kind"], row["parameter"], row["seed"], row["days"])] = row
     return rows
 
 
@@ -248,6 +273,11 @@ def main(argv=None) -> None:
         "--tune-days", type=int, default=3, help="simulated shifts per tuning run (default 3)"
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="JSON-lines file of finished simulations: rows found there are reused, new ones appended",
+    )
     args = parser.parse_args(argv)
     for name in ("seeds", "days", "tune_days", "workers"):
         if getattr(args, name) < 1:
@@ -260,11 +290,12 @@ def main(argv=None) -> None:
     cells = grid_cells(teams)
     stress = stress_cells()
 
+    reused_rows = len(_read_checkpoint(args.checkpoint))
     started = time.time()
-    tuning_rows = run_jobs(build_tuning_jobs(cells, seeds, tune_days), args.workers, "tune")
+    tuning_rows = run_jobs(build_tuning_jobs(cells, seeds, tune_days), args.workers, "tune", args.checkpoint)
     tuned = choose_parameters(tuning_rows)
     tuning_s = time.time() - started
-    rows = run_jobs(build_final_jobs(cells, stress, tuned, seeds, days), args.workers, "run")
+    rows = run_jobs(build_final_jobs(cells, stress, tuned, seeds, days), args.workers, "run", args.checkpoint)
     elapsed = time.time() - started
     merged = aggregate(rows)
     table = {cell: merged[cell] for cell in [*cells, *stress] if cell in merged}
@@ -281,6 +312,7 @@ def main(argv=None) -> None:
         "machine": f"{platform.machine()}, {_cpu_model()}",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_s": round(elapsed, 1),
+        "rows_from_checkpoint": reused_rows,
         "tuning_wall_s": round(tuning_s, 1),
         "cpu_s": round(sum(row["cpu_s"] for row in tuning_rows + rows), 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),

@@ -36,7 +36,8 @@ def write_markdown(path: Path, meta: dict, table: dict) -> None:
         "abandonment on every seed",
         f"- machine: {meta['machine']}, {meta['workers']} worker processes; date: {meta['date']}",
         f"- wall time {meta['wall_s']} s (tuning {meta['tuning_wall_s']} s), CPU {meta['cpu_s']} s; "
-        f"peak RSS {meta['peak_rss_mb']} MB",
+        f"peak RSS {meta['peak_rss_mb']} MB; simulations reused from an earlier interrupted run: "
+        f"{meta['rows_from_checkpoint']} (their CPU time is counted, their wall time is not)",
         f"- one tick of 100 campaigns (20 each of 5, 10, 25, 50, 100 agents): "
         f"{meta['tick_100_campaigns_ms']} ms",
         "",

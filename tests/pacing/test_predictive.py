@@ -1,12 +1,17 @@
+import pytest
+
 from orchestrator.predictive import (
     AbandonmentCounts,
     AgentActivity,
     AgentPhase,
+    LogNormalFit,
     OutcomeCounts,
     PacingMode,
     PacingSettings,
     PacingState,
     PredictivePacer,
+    _conditional_done,
+    _conditional_done_table,
     expected_excess,
 )
 
@@ -186,3 +191,31 @@ def test_expected_excess_matches_known_values():
     assert expected_excess(0.0, 1.0) == 0.3989422804014327
     assert expected_excess(-3.0, 0.0) == 0.0
     assert expected_excess(2.0, 0.0) == 2.0
+
+
+def test_duration_table_matches_direct_formula():
+    fit = LogNormalFit(mean_s=150.0, cv=1.0, prior_weight=20)
+
+    table = _conditional_done_table(fit, 4000, 0.5, 12.5)
+
+    for index in (0, 1, 7, 240, 1999, 3999):
+        assert table[index] == pytest.approx(_conditional_done(fit, index * 0.5, 12.5), abs=1e-12)
+
+
+def test_duration_tables_reused_until_fits_move():
+    pacer = PredictivePacer()
+    for index in range(2000):
+        pacer.observe_talk_time(60.0 if index % 2 else 180.0)
+    first = pacer._duration_tables(horizon=38.0, within=40.0)
+    pacer.observe_talk_time(100.0)  # one sample among 2000 moves the fit by far less than the tolerance
+    second = pacer._duration_tables(horizon=38.0, within=40.0)
+    for _ in range(200):
+        pacer.observe_talk_time(30.0)
+    third = pacer._duration_tables(horizon=38.0, within=40.0)
+
+    assert second[0] is first[0]
+    assert third[0] is not first[0]
+    assert third[0] != first[0]
+    assert third[0][200] == pytest.approx(
+        _conditional_done(pacer.talk_time, 100.0, 40.0 - pacer.wrap_up_time.mean)
+    )
