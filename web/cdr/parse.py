@@ -8,7 +8,7 @@ mod_json_cdr (FreeSWITCH 1.10) sends one of four bodies:
 - ``encode=true``, ``encode-values=true`` (the stock settings): the values of
   ``variables`` are percent-encoded first, then the whole JSON is encoded
   again, leaving existing ``%XX`` sequences alone. One form-decode gives
-  invalid JSON whenever a value holds ``"``, CR/LF or ``\\``, so this module
+  invalid JSON whenever a value contains ``"``, CR/LF or ``\\``, so this module
   tokenises the encoded text before decoding it (``decode_double_encoded``).
 """
 
@@ -25,8 +25,7 @@ from dialer_common.errors import ProtocolError
 # A string of the double-encoded form ends at the first %22 that a structure
 # token follows: %3A (:), a comma, %7D (}), %5D (]) or the end of the body.
 _STRING_END = re.compile(r"%22(?=%3A|,|%7D|%5D|$)", re.IGNORECASE)
-_LITERAL_END = re.compile(r",|%7D|%5D", re.IGNORECASE)
-_NOT_A_LITERAL = object()
+_STRUCTURE = re.compile(r"%7B|%7D|%5B|%5D|%22", re.IGNORECASE)
 
 
 class CdrError(ProtocolError):
@@ -101,108 +100,83 @@ def _decode_base64(value: str) -> dict:
 
 
 def decode_double_encoded(text: str) -> dict:
-    """Decode the ``encode=true`` + ``encode-values=true`` JSON (the cdr= value, still encoded)."""
-    parser = _EncodedJsonParser(text)
-    document = parser.parse_value(depth=0, raw_strings=False)
-    if parser.pos != len(text):
-        raise CdrError("malformed", f"unexpected text after the CDR JSON at offset {parser.pos}")
-    if not isinstance(document, dict):
-        raise CdrError("malformed", "CDR JSON must be an object with a variables object")
+    """Decode the ``encode=true`` + ``encode-values=true`` JSON (the cdr= value, still encoded).
+
+    Structure arrives as %7B %7D %5B %5D %3A %22 with raw commas. The values
+    of the top-level ``variables`` object were percent-encoded before the
+    whole JSON was, and the second pass left their %XX alone, so each value
+    is the text between its delimiters, percent-decoded once. Everything else
+    is JSON after one percent-decode, so it goes through ``json.loads`` in one
+    piece with ``null`` in place of ``variables``.
+    """
+    start = _find_top_level_variables(text)
+    if start is None:
+        return _loads(_percent_decode(text))
+    variables, end = _parse_variables(text, start)
+    document = _loads(_percent_decode(text[:start]) + "null" + _percent_decode(text[end:]))
+    if "variables" not in document:
+        raise CdrError("malformed", "CDR JSON is invalid: the variables object is not a top-level member")
+    document["variables"] = variables
     return document
 
 
-class _EncodedJsonParser:
-    """Recursive-descent parser over the percent-encoded JSON text.
-
-    Structure arrives as %7B %7D %5B %5D %3A %22 with raw commas. A value
-    directly inside the top-level ``variables`` object is its text
-    percent-decoded once; any other string is percent-decoded, then
-    JSON-unescaped.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def _peek(self, token: str) -> bool:
-        return self.text[self.pos:self.pos + len(token)].upper() == token
-
-    def _expect(self, token: str, what: str) -> None:
-        if not self._peek(token):
-            found = self.text[self.pos:self.pos + 12] or "the end of the body"
-            raise CdrError("malformed", f"CDR JSON is invalid or truncated: expected {what} at offset "
-                                        f"{self.pos}, found {found!r}")
-        self.pos += len(token)
-
-    def parse_value(self, depth: int, raw_strings: bool, raw_members: bool = False):
-        if self._peek("%7B"):
-            return self._parse_object(depth, raw_members)
-        if self._peek("%5B"):
-            return self._parse_array(depth)
-        if self._peek("%22"):
-            return self._parse_string(raw_strings)
-        return self._parse_literal()
-
-    def _parse_object(self, depth: int, raw_members: bool) -> dict:
-        self._expect("%7B", "{")
-        result: dict = {}
-        if self._peek("%7D"):
-            self.pos += 3
-            return result
-        while True:
-            key = self._parse_string(raw=False)
-            self._expect("%3A", ":")
-            is_variables = depth == 0 and key == "variables"
-            result[key] = self.parse_value(depth + 1, raw_strings=raw_members, raw_members=is_variables)
-            if self._peek(","):
-                self.pos += 1
-                continue
-            self._expect("%7D", "',' or }")
-            return result
-
-    def _parse_array(self, depth: int) -> list:
-        self._expect("%5B", "[")
-        result: list = []
-        if self._peek("%5D"):
-            self.pos += 3
-            return result
-        while True:
-            result.append(self.parse_value(depth + 1, raw_strings=False))
-            if self._peek(","):
-                self.pos += 1
-                continue
-            self._expect("%5D", "',' or ]")
-            return result
-
-    def _parse_string(self, raw: bool) -> str:
-        self._expect("%22", 'a string (")')
-        match = _STRING_END.search(self.text, self.pos)
+def _find_top_level_variables(text: str) -> int | None:
+    """Return the offset of the top-level ``variables`` object's %7B, or None when there is none."""
+    depth = 0
+    pos = 0
+    while True:
+        match = _STRUCTURE.search(text, pos)
         if match is None:
-            raise CdrError("malformed", f"CDR JSON is truncated: the string at offset {self.pos} never ends")
-        encoded = self.text[self.pos:match.start()]
-        self.pos = match.end()
-        decoded = _percent_decode(encoded)
-        # Most strings hold no escape, and json.loads is the slowest step here.
-        if raw or "\\" not in decoded:
-            return decoded
-        try:
-            return json.loads(f'"{decoded}"', strict=False)
-        except json.JSONDecodeError:
-            raise CdrError("malformed", f"invalid JSON escape in the string {decoded[:40]!r}") from None
+            return None
+        token = match.group().upper()
+        if token in ("%7B", "%5B"):
+            depth += 1
+        elif token in ("%7D", "%5D"):
+            depth -= 1
+        else:
+            end = _string_end(text, match.end())
+            key = text[match.end():end.start()]
+            if depth == 1 and key == "variables" and text[end.end():end.end() + 6].upper() == "%3A%7B":
+                return end.end() + 3
+            pos = end.end()
+            continue
+        pos = match.end()
 
-    def _parse_literal(self):
-        match = _LITERAL_END.search(self.text, self.pos)
-        end = match.start() if match else len(self.text)
-        literal = _percent_decode(self.text[self.pos:end])
-        try:
-            value = json.loads(literal)
-        except json.JSONDecodeError:
-            value = _NOT_A_LITERAL
-        if value is _NOT_A_LITERAL or isinstance(value, (dict, list, str)):
-            raise CdrError("malformed", f"CDR JSON is invalid or truncated: unexpected {literal[:20]!r} "
-                                        f"at offset {self.pos}")
-        self.pos = end
-        return value
+
+def _parse_variables(text: str, pos: int) -> tuple[dict[str, str], int]:
+    """Parse the flat ``variables`` object at ``pos``; return it and the offset after its %7D."""
+    variables: dict[str, str] = {}
+    pos += 3
+    if text[pos:pos + 3].upper() == "%7D":
+        return variables, pos + 3
+    while True:
+        key, pos = _variable_string(text, pos, "a variable name")
+        if text[pos:pos + 3].upper() != "%3A":
+            raise CdrError("malformed", f"CDR JSON is invalid or truncated: expected : at offset {pos}")
+        value, pos = _variable_string(text, pos + 3, f"the value of variable {key}")
+        variables[key] = value
+        if text[pos:pos + 1] == ",":
+            pos += 1
+        elif text[pos:pos + 3].upper() == "%7D":
+            return variables, pos + 3
+        else:
+            raise CdrError("malformed", f"CDR JSON is invalid or truncated: expected , or }} after variable "
+                                        f"{key} at offset {pos}")
+
+
+def _variable_string(text: str, pos: int, what: str) -> tuple[str, int]:
+    if text[pos:pos + 3].upper() != "%22":
+        raise CdrError("malformed", f"CDR JSON is invalid or truncated: expected {what} as a string at "
+                                    f"offset {pos}")
+    end = _string_end(text, pos + 3)
+    return _percent_decode(text[pos + 3:end.start()]), end.end()
+
+
+def _string_end(text: str, pos: int) -> re.Match:
+    match = _STRING_END.search(text, pos)
+    if match is None:
+        raise CdrError("malformed", f"CDR JSON is truncated: the string at offset {pos} never ends")
+    return match
 
 
 def _percent_decode(text: str) -> str:
