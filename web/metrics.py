@@ -6,7 +6,7 @@ process's default registry. Gauges for live calls and agents (from the Redis
 PostgreSQL) are computed at scrape time, so they are the same in every worker.
 
 NOTE: gunicorn runs several worker processes and each one keeps its own
-counters and histograms; a scrape reaches one worker and sees only that
+counters and histograms; a scrape reaches one worker and gets only that
 worker's share. Sum across workers with prometheus-client's multiprocess mode
 (PROMETHEUS_MULTIPROC_DIR) or scrape each worker; until then
 ``dialer_http_requests_total`` and the CDR counters undercount by the

@@ -3,7 +3,7 @@
 Access tokens carry ``sub`` (the user id as a string, as RFC 7519 requires),
 ``tid`` (tenant id), ``role``, ``email``, ``locale``, ``type``, ``iat``,
 ``exp`` and ``jti``. Refresh tokens carry ``sub``, ``tid``, ``type``,
-``iat``, ``exp`` and ``jti``; their jti is stored in Redis until it expires
+``iat``, ``exp`` and ``jti``. Their jti is stored in Redis until it expires
 or is revoked, so a refresh token works once.
 """
 
