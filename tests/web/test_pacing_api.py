@@ -360,7 +360,7 @@ def test_trend_rolling_30_day_values(client, auth_headers, conn, tenant):
     assert points[-1]["live_answers"] == 10
     assert points[-1]["abandoned"] == 2
     assert points[-1]["rate_pct"] == 20.0
-    # The day before the 10-day-old calls still sees the 40-day-old ones (window of 30 days).
+    # The window of the day before the 10-day-old calls still includes the 40-day-old ones.
     eleven_back = next(p for p in points if p["day"] == (today - dt.timedelta(days=11)).date().isoformat())
     assert eleven_back["live_answers"] == 10
     assert eleven_back["rate_pct"] == 100.0

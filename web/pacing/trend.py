@@ -2,7 +2,10 @@
 
 FTC definition: abandoned live answers divided by live answers (``leg = 'a'``,
 ``live = true``), by the call's start time. The rate is None where a bucket
-has no live answer. Buckets are aligned in UTC.
+has no live answer.
+
+NOTE: buckets and days are aligned in UTC, not in the tenant's time zone
+(``tenants.timezone``), so a "day" of the 30-day series ends at 00:00 UTC.
 """
 
 from __future__ import annotations

@@ -103,7 +103,8 @@ def test_abandonment_trend_page_chart(browser, live_server, tenant, conn, tmp_pa
     browser.get(f"{live_server}/campaigns/{tenant['campaign_id']}/abandonment")
     wait_for_text(browser, "#campaign-name", "Cobranza Diciembre")
 
-    # 96 quarter hours in 24 h and 30 days; only the current ones have live answers, so one dot each.
+    # 96 quarter hours in 24 h and 30 days. Only the current ones have live answers,
+    # so each chart has one dot.
     assert len(browser.find_elements(By.CSS_SELECTOR, "#quarter-chart circle")) == 1
     assert len(browser.find_elements(By.CSS_SELECTOR, "#quarter-chart .chart__ceiling")) == 1
     assert len(browser.find_elements(By.CSS_SELECTOR, "#rolling-chart circle")) == 1
