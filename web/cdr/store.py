@@ -53,6 +53,10 @@ def parse_cdr(body: bytes, content_type: str = "", call_uuid_hint: str | None = 
     return row
 
 
+# NOTE: one commit per CDR. bench/cdr_ingest.py measured 120-900 CDR/s per
+# connection on a shared 2-core machine, bound by the WAL flush of each
+# commit and the 11 KB jsonb insert. Batching concurrent posts into one
+# transaction, answering each after that commit, is the next step to 2,000/s.
 def insert_cdr(conn, row: dict) -> bool:
     """Insert ``row`` and commit; return False when the leg was already stored.
 
