@@ -35,11 +35,13 @@ def write_markdown(path: Path, meta: dict, table: dict) -> None:
         f"tuning runs: {meta['tune_days']} days, kept under {meta['tune_abandonment_limit']:.1%} "
         "abandonment on every seed",
         f"- machine: {meta['machine']}, {meta['workers']} worker processes; date: {meta['date']}",
-        f"- wall time {meta['wall_s']} s (tuning {meta['tuning_wall_s']} s), CPU {meta['cpu_s']} s; "
-        f"peak RSS {meta['peak_rss_mb']} MB; simulations reused from an earlier interrupted run: "
-        f"{meta['rows_from_checkpoint']} (their CPU time is counted, their wall time is not)",
-        f"- one tick of 100 campaigns (20 each of 5, 10, 25, 50, 100 agents): "
+        f"- wall time {_seconds(meta['wall_s'])} (tuning {_seconds(meta['tuning_wall_s'])}), "
+        f"CPU {meta['cpu_s']} s summed over simulations; peak RSS {_megabytes(meta['peak_rss_mb'])}; "
+        f"simulations reused from a checkpoint: {meta['rows_from_checkpoint']} "
+        "(their CPU time is counted, their wall time is not)",
+        f"- CPU time of one tick of 100 campaigns (20 each of 5, 10, 25, 50, 100 agents): "
         f"{meta['tick_100_campaigns_ms']} ms",
+        *_missing_lines(meta.get("missing_runs", [])),
         "",
         "Cells are `agents@live-answer rate`; the stress cases run 25 agents. Occupancy is talk /",
         "logged-in time and (talk + wrap-up) / logged-in time, mean of seeds; the ceiling of the",
@@ -68,6 +70,24 @@ def write_markdown(path: Path, meta: dict, table: dict) -> None:
             )
     lines += ["", *goal_lines(table)]
     path.write_text("\n".join(lines) + "\n")
+
+
+def _seconds(value: float | None) -> str:
+    return "not measured (built from a checkpoint)" if value is None else f"{value} s"
+
+
+def _megabytes(value: float | None) -> str:
+    return "not measured" if value is None else f"{value} MB"
+
+
+def _missing_lines(missing: list) -> list[str]:
+    if not missing:
+        return []
+    shown = ", ".join(
+        f"{cell} {kind} p={parameter} seed {seed}" for cell, kind, parameter, seed, _ in missing[:20]
+    )
+    more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+    return [f"- INCOMPLETE: {len(missing)} simulations missing: {shown}{more}"]
 
 
 def goal_lines(table: dict) -> list[str]:
