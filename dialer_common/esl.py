@@ -76,7 +76,24 @@ class Frame:
         return f"Frame(headers={self.headers!r}, body={_shown(self.body)})"
 
 
+# Outer header blocks repeat (an event frame's block differs only by its
+# length), so parsed blocks are kept; the cache is cleared when it fills up.
+_OUTER_CACHE: dict[bytes, dict[str, str]] = {}
+_OUTER_CACHE_SIZE = 4096
+
+
 def _parse_outer_headers(block: bytes) -> dict[str, str]:
+    cached = _OUTER_CACHE.get(block)
+    if cached is not None:
+        return cached.copy()
+    headers = _split_outer_headers(block)
+    if len(_OUTER_CACHE) >= _OUTER_CACHE_SIZE:
+        _OUTER_CACHE.clear()
+    _OUTER_CACHE[block] = headers
+    return headers.copy()
+
+
+def _split_outer_headers(block: bytes) -> dict[str, str]:
     headers: dict[str, str] = {}
     for line in block.decode("utf-8", "replace").split("\n"):
         name, separator, value = line.partition(": ")
@@ -169,15 +186,17 @@ class FrameParser:
             )
 
 
-_HEADER_KEYS: dict[str, bytes] = {}
+_HEADER_KEYS: dict[str, tuple[bytes, bytes]] = {}
 
 
-def _header_key(header: str) -> bytes:
-    """Return the bytes that start ``header``'s line, cached for the first 1000 names."""
-    key = b"\n" + header.encode() + b": "
+def _header_keys(header: str) -> tuple[bytes, bytes]:
+    """Return the bytes that start ``header``'s line, without and with the
+    preceding newline; cached for the first 1000 names."""
+    line_key = header.encode() + b": "
+    keys = (line_key, b"\n" + line_key)
     if len(_HEADER_KEYS) < 1000:
-        _HEADER_KEYS[header] = key
-    return key
+        _HEADER_KEYS[header] = keys
+    return keys
 
 
 def _decode_value(raw: bytes) -> str:
@@ -284,17 +303,21 @@ class Event:
         if self._json is not None:
             return self._json.get(header, default)
         raw = self._raw
-        key = _HEADER_KEYS.get(header)
-        if key is None:
-            key = _header_key(header)
-        if raw.startswith(key[1:]):
-            start = len(key) - 1
+        keys = _HEADER_KEYS.get(header)
+        if keys is None:
+            keys = _header_keys(header)
+        line_key, key = keys
+        if raw.startswith(line_key):
+            start = len(line_key)
         else:
             found = raw.find(key, 0, self._header_end + len(key))
             if found < 0:
                 return default
             start = found + len(key)
-        return _decode_value(raw[start : raw.index(b"\n", start)])
+        value = raw[start : raw.index(b"\n", start)]
+        if b"%" in value:
+            return unquote_to_bytes(value).decode("utf-8", "replace")
+        return value.decode("utf-8", "replace")
 
     @property
     def headers(self) -> dict[str, str]:
