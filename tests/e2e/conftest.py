@@ -23,9 +23,10 @@ def _wait_http(url: str, timeout_s: float, process: subprocess.Popen) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args!r} exited with {process.returncode} before {url} answered")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        # A server still starting may accept the connection and answer late.
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout_s} s")
 
