@@ -481,6 +481,9 @@ class Orchestrator:
         self.events.put(TakeOver(runtime, attempts))
 
     def _attempt_from_row(self, campaign: store.Campaign, row: dict, now_s: float) -> Attempt:
+        # NOTE: a holder killed between inserting an attempt and sending its
+        # originate leaves a pending row with no channel; the sweep ends it as
+        # failed only after the ring timeout plus PENDING_GRACE_S.
         sent_s = now_s - float(row["age_s"])
         return Attempt(
             id=row["id"], tenant_id=campaign.tenant_id, campaign_id=campaign.id, lead_id=row["lead_id"],

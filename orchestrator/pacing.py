@@ -65,9 +65,8 @@ def pacer_for(dial_mode: str) -> Pacer:
     if dial_mode == "progressive":
         return ProgressivePacer()
     if dial_mode == "predictive":
-        # TODO: drive orchestrator.predictive once its state type is wired into the
-        # campaign loop; until then a predictive campaign dials progressively,
-        # which never abandons more calls than the predictive pacer would.
+        # NOTE: the daemon drives every mode through orchestrator.predictive and
+        # no longer calls this; a caller that does gets progressive dialing here.
         log.warning("pacer.fallback dial_mode=predictive using=progressive")
         return ProgressivePacer()
     raise ValidationError(

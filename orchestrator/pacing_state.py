@@ -222,12 +222,12 @@ def build_pacing_state(
 class PacingLogGate:
     """Decides which pacing decisions become ``pacing_log`` rows.
 
-    A row is written when the mode or the throttled flag changes, when the
-    multiplier moves by more than ``multiplier_tolerance``, when the dial
-    level moves by more than ``level_tolerance`` and the last row is at least
-    ``min_interval_s`` old, and otherwise once every ``heartbeat_s`` seconds.
-    The interval keeps a small team, whose level jumps by 1/agents with
-    every call, from writing a row on every tick.
+    A row is written at once when the mode or the throttled flag changes, or
+    when the multiplier moves by more than ``multiplier_tolerance``. A dial
+    level move beyond ``level_tolerance`` is written only when the last row
+    is at least ``min_interval_s`` old, because a small team's level jumps by
+    1/agents with every call. An unchanged decision is written once every
+    ``heartbeat_s`` seconds.
     """
 
     level_tolerance: float = 0.05
@@ -268,7 +268,9 @@ def split_dials(dials: int, capacities: dict[str, int]) -> dict[str, int]:
     """
     if dials <= 0 or not capacities:
         return {}
-    weights = dict(capacities) if any(value > 0 for value in capacities.values()) else dict.fromkeys(capacities, 1)
+    weights = (
+        dict(capacities) if any(value > 0 for value in capacities.values()) else dict.fromkeys(capacities, 1)
+    )
     total = sum(max(0, value) for value in weights.values())
     shares = {name: dials * max(0, weight) // total for name, weight in weights.items()}
     left = dials - sum(shares.values())

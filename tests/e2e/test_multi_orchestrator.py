@@ -35,7 +35,8 @@ def _line_time(line: str) -> float:
 
 def _lines(text: str, event: str, campaign_id: int) -> list[str]:
     return [
-        line for line in text.splitlines()
+        line
+        for line in text.splitlines()
         if f" {event} " in line and f"campaign_id={campaign_id} " in f"{line} " and _TIME.match(line)
     ]
 
@@ -57,7 +58,9 @@ def _holder(client: redis.Redis, prefix: str, campaign_id: int) -> str | None:
 def test_two_orchestrators_take_over(stack, stack_env, conn):
     campaign_id = _seed_and_import(stack)
     with conn.cursor() as cur:
-        cur.execute("UPDATE campaigns SET dial_mode = 'predictive' WHERE id = %s RETURNING tenant_id", (campaign_id,))
+        cur.execute(
+            "UPDATE campaigns SET dial_mode = 'predictive' WHERE id = %s RETURNING tenant_id", (campaign_id,)
+        )
         tenant_id = cur.fetchone()["tenant_id"]
     conn.commit()
     prefix = stack_env["DIALER_REDIS_PREFIX"]
@@ -91,8 +94,8 @@ def test_two_orchestrators_take_over(stack, stack_env, conn):
     first_dial_b = _line_time(_lines(stack.log("orch-b"), "dial.placed", campaign_id)[0])
     assert first_dial_b >= _line_time(acquired[0])
 
-    # Let orch-b drive for a while, then stop it; its calls and the dead
-    # holder's end on the simulator and must all be stored with an outcome.
+    # Let orch-b drive for a while. The calls the dead holder placed end on the
+    # simulator, and orch-b must store each of them with an outcome.
     time.sleep(8)
     with conn.cursor() as cur:
         cur.execute(

@@ -28,20 +28,49 @@ SETTINGS = PacingSettings(mode=PacingMode.PREDICTIVE)
 
 
 def agent(name: str, status: str = "Available", state: str = "Waiting", since: float = 0.0) -> AgentInfo:
-    return AgentInfo(name=name, tenant_id=1, campaign_id=7, switch_name="sim1", status=status, state=state,
-                     state_since_s=since)
+    return AgentInfo(
+        name=name,
+        tenant_id=1,
+        campaign_id=7,
+        switch_name="sim1",
+        status=status,
+        state=state,
+        state_since_s=since,
+    )
 
 
 def attempt(state: str, sent_s: float = 0.0, queued: bool = False) -> Attempt:
-    return Attempt(id=f"a-{state}-{sent_s}-{queued}", tenant_id=1, campaign_id=7, lead_id=1, switch_name="sim1",
-                   phone_e164="+15550100", state=state, sent_s=sent_s, queued=queued)
+    return Attempt(
+        id=f"a-{state}-{sent_s}-{queued}",
+        tenant_id=1,
+        campaign_id=7,
+        lead_id=1,
+        switch_name="sim1",
+        phone_e164="+15550100",
+        state=state,
+        sent_s=sent_s,
+        queued=queued,
+    )
 
 
 def campaign_row(**changes) -> Campaign:
     row = Campaign(
-        id=7, tenant_id=1, name="c", dial_mode="predictive", queue_name="q@default", caller_id_name="",
-        ring_timeout_s=25, machine_action="hangup", voicemail_file="", safe_harbor_file="", max_attempts=3,
-        trunk_id=1, dial_string_template=None, gateway="gw", max_channels=None, calls_per_second=None,
+        id=7,
+        tenant_id=1,
+        name="c",
+        dial_mode="predictive",
+        queue_name="q@default",
+        caller_id_name="",
+        ring_timeout_s=25,
+        machine_action="hangup",
+        voicemail_file="",
+        safe_harbor_file="",
+        max_attempts=3,
+        trunk_id=1,
+        dial_string_template=None,
+        gateway="gw",
+        max_channels=None,
+        calls_per_second=None,
     )
     return replace(row, **changes)
 
@@ -55,8 +84,11 @@ def test_state_counts_agents_and_calls():
         agent("a5", status="Logged Out"),
     ]
     attempts = [
-        attempt("pending"), attempt("ringing", sent_s=95.0), attempt("answered"),
-        attempt("answered", queued=True), attempt("bridged"),
+        attempt("pending"),
+        attempt("ringing", sent_s=95.0),
+        attempt("answered"),
+        attempt("answered", queued=True),
+        attempt("bridged"),
     ]
 
     state = build_pacing_state(100.0, SETTINGS, agents, attempts, CampaignStats(), leads_remaining=40)
@@ -64,7 +96,8 @@ def test_state_counts_agents_and_calls():
     assert state.agents_logged_in == 3
     assert state.agents_available == 1
     assert [(busy.phase, busy.phase_started_at) for busy in state.busy_agents] == [
-        (AgentPhase.TALKING, 90.0), (AgentPhase.WRAP_UP, 97.0),
+        (AgentPhase.TALKING, 90.0),
+        (AgentPhase.WRAP_UP, 97.0),
     ]
     assert state.dials_in_flight == 1
     assert state.ringing_started_at == (95.0,)
@@ -92,7 +125,9 @@ def test_logged_out_agents_give_zero_dials():
 
 
 def test_dry_lead_list_gives_zero_dials():
-    state = build_pacing_state(10.0, SETTINGS, [agent("a1"), agent("a2")], [], CampaignStats(), leads_remaining=0)
+    state = build_pacing_state(
+        10.0, SETTINGS, [agent("a1"), agent("a2")], [], CampaignStats(), leads_remaining=0
+    )
 
     decision = PredictivePacer().decide(state)
 
@@ -183,9 +218,15 @@ def test_log_gate_writes_changes_and_heartbeat():
     assert not gate.should_write(decision_at(1.5), 2.0)
     assert gate.should_write(decision_at(1.5), 6.0)
     assert gate.should_write(decision_at(1.5, multiplier=0.85, throttled=True), 6.5)
-    assert gate.should_write(decision_at(1.5, multiplier=0.85, throttled=True, mode=PacingMode.PROGRESSIVE), 6.6)
-    assert not gate.should_write(decision_at(1.5, multiplier=0.85, throttled=True, mode=PacingMode.PROGRESSIVE), 60)
-    assert gate.should_write(decision_at(1.5, multiplier=0.85, throttled=True, mode=PacingMode.PROGRESSIVE), 66.7)
+    assert gate.should_write(
+        decision_at(1.5, multiplier=0.85, throttled=True, mode=PacingMode.PROGRESSIVE), 6.6
+    )
+    assert not gate.should_write(
+        decision_at(1.5, multiplier=0.85, throttled=True, mode=PacingMode.PROGRESSIVE), 60
+    )
+    assert gate.should_write(
+        decision_at(1.5, multiplier=0.85, throttled=True, mode=PacingMode.PROGRESSIVE), 66.7
+    )
 
 
 @pytest.mark.parametrize(
