@@ -16,10 +16,20 @@ from tests.conftest import free_port
 from tests.web.cdr_samples import HTTP_FILES, for_tenant, read_request, set_variable
 from web import create_app
 from web.cdr.parse import CdrError, decode_body, decode_double_encoded
+from web.cdr.views import get_committer
 from web.db import close_pool
 
 AUTH = "Basic " + base64.b64encode(b"cdr:cdr-secret").decode()
 IDS = [f"{path.parent.name}/{path.stem}" for path in HTTP_FILES]
+
+
+@pytest.fixture(autouse=True)
+def _close_committer(request):
+    """Stop the committer thread of the test's app, so no thread or connection outlives the test."""
+    app = request.getfixturevalue("app") if "app" in request.fixturenames else None
+    yield
+    if app is not None:
+        get_committer(app).close()
 
 
 def _post(client, body: bytes, content_type: str, call_uuid: str = "", auth: str = AUTH):
@@ -134,7 +144,7 @@ def test_ingest_stores_every_field(client, conn, tenant, path):
     assert row["trunk"] == "carrier-a"
     assert row["did"] == "+13055550150"
     assert row["switchname"] == "media-node-1"
-    raw = dict(row["raw"])
+    raw = json.loads(row["raw"])
     raw["variables"] = {k: v for k, v in raw["variables"].items() if not k.startswith("dialer_")}
     expected["variables"] = {k: v for k, v in variables.items() if not k.startswith("dialer_")}
     assert raw == expected
@@ -295,6 +305,7 @@ def test_ingest_database_down_503(config, tenant):
     request = read_request(HTTP_FILES[0].parent.parent / "raw" / "originate_busy.http")
 
     response = _post(app.test_client(), for_tenant(request, tenant["id"]), "application/json")
+    get_committer(app).close()
     close_pool(app)
 
     assert response.status_code == 503

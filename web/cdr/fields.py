@@ -10,9 +10,16 @@ profile, which is what makes it a B leg.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from web.cdr.parse import CdrError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Columns of type integer (the rest are bigint); a larger value would fail the
+# whole INSERT batch it is part of, so it is rejected here with a clear error.
+INT4_VARIABLES = frozenset({"billsec", "duration", "sip_term_status", "sip_invite_failure_status"})
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
 
 # Channel variables the orchestrator sets on every originate (and exports to
 # the agent leg with cc_export_vars); a CDR without a tenant cannot be stored.
@@ -61,7 +68,8 @@ def cdr_columns(document: dict, call_uuid_hint: str | None = None) -> dict:
         "live": _flag(variables, "dialer_live"),
         "abandoned": _flag(variables, "dialer_abandoned"),
         "safe_harbor_played": safe_harbor_ms is not None and safe_harbor_ms > 0,
-        "safe_harbor_at": _from_ms(safe_harbor_ms) if safe_harbor_ms else None,
+        "safe_harbor_at": _from_ms(safe_harbor_ms, "dialer_safe_harbor_ms", call_uuid) if safe_harbor_ms
+        else None,
         "agent_name": variables.get("dialer_agent"),
         "trunk": variables.get("dialer_trunk_id"),
         "did": variables.get("dialer_did"),
@@ -107,15 +115,15 @@ def _destination_number(document: dict, profile: dict) -> str | None:
 def _started_at(variables: dict, document: dict, call_uuid: str) -> datetime:
     start_us = _integer(variables, "start_uepoch", call_uuid)
     if start_us:
-        return _from_us(start_us)
+        return _from_us(start_us, "start_uepoch", call_uuid)
     start_s = _integer(variables, "start_epoch", call_uuid)
     if start_s:
-        return datetime.fromtimestamp(start_s, UTC)
+        return _from_s(start_s, "start_epoch", call_uuid)
     callflow = document.get("callflow")
     if isinstance(callflow, list) and callflow and isinstance(callflow[-1], dict):
         created = str(callflow[-1].get("times", {}).get("created_time", "0"))
         if created.isdigit() and int(created) > 0:
-            return _from_us(int(created))
+            return _from_us(int(created), "created_time", call_uuid)
     raise CdrError("missing_variable", "CDR has no start time (start_epoch or callflow times): "
                                        "check mod_json_cdr", call_uuid)
 
@@ -149,9 +157,9 @@ def _sip_status(variables: dict, call_uuid: str) -> int | None:
 def _epoch_time(variables: dict, name: str, call_uuid: str) -> datetime | None:
     micros = _integer(variables, f"{name}_uepoch", call_uuid)
     if micros:
-        return _from_us(micros)
+        return _from_us(micros, f"{name}_uepoch", call_uuid)
     seconds = _integer(variables, f"{name}_epoch", call_uuid)
-    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+    return _from_s(seconds, f"{name}_epoch", call_uuid) if seconds else None
 
 
 def _flag(variables: dict, name: str) -> bool | None:
@@ -166,10 +174,15 @@ def _integer(variables: dict, name: str, call_uuid: str) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is not an integer",
                        call_uuid) from None
+    maximum = INT4_MAX if name in INT4_VARIABLES else INT8_MAX
+    if not -maximum <= number <= maximum:
+        raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is out of range: expected at most "
+                                           f"{maximum} in absolute value", call_uuid)
+    return number
 
 
 def _safe_int(value) -> int | None:
@@ -189,9 +202,19 @@ def _uuid_variable(variables: dict, name: str, call_uuid: str) -> str | None:
         raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is not a UUID", call_uuid) from None
 
 
-def _from_us(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros / 1_000_000, UTC)
+# Exact integer arithmetic: the batch insert matches its RETURNING rows to the
+# requests by started_at, so the value must round-trip through PostgreSQL.
+def _from_us(micros: int, name: str, call_uuid: str | None) -> datetime:
+    try:
+        return EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        raise CdrError("invalid_variable", f"CDR variable {name}={micros} is not a time between the years "
+                                           "1 and 9999", call_uuid) from None
 
 
-def _from_ms(millis: int) -> datetime:
-    return datetime.fromtimestamp(millis / 1000, UTC)
+def _from_s(seconds: int, name: str, call_uuid: str | None) -> datetime:
+    return _from_us(seconds * 1_000_000, name, call_uuid)
+
+
+def _from_ms(millis: int, name: str, call_uuid: str | None) -> datetime:
+    return _from_us(millis * 1000, name, call_uuid)

@@ -47,8 +47,7 @@ def decode_body(body: bytes, content_type: str = "") -> dict:
     if not text:
         raise CdrError("empty_body", "empty CDR body: send the CDR JSON or a cdr= form field")
 
-    is_form = "x-www-form-urlencoded" in content_type or text.startswith("cdr=")
-    if not is_form:
+    if not is_form_body(text, content_type):
         return _loads(text)
 
     value = _form_field(text, "cdr")
@@ -62,6 +61,11 @@ def decode_body(body: bytes, content_type: str = "") -> dict:
             # LF or backslash decodes here and keeps a literal \ escape.
             return decode_double_encoded(value)
     return _decode_base64(value)
+
+
+def is_form_body(text: str, content_type: str) -> bool:
+    """Tell a ``cdr=`` form body from a plain JSON body (``text`` is the stripped body)."""
+    return "x-www-form-urlencoded" in content_type or text.startswith("cdr=")
 
 
 def _utf8(body: bytes) -> str:

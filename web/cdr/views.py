@@ -1,9 +1,11 @@
 """``POST /api/cdr``: the endpoint mod_json_cdr posts each call leg to.
 
 FreeSWITCH posts from the call's own thread before it fires
-CHANNEL_HANGUP_COMPLETE, so the handler only parses, inserts and commits.
-It returns 2xx only after the commit. Any other status makes FreeSWITCH
-retry (``retries``) and then write the CDR to its err-log-dir, from which
+CHANNEL_HANGUP_COMPLETE, so the handler only parses the body in the request
+thread and hands the row to the worker's committer thread
+(``web.cdr.committer``), which commits concurrent posts together. It returns
+2xx only after the commit. Any other status makes FreeSWITCH retry
+(``retries``) and then write the CDR to its err-log-dir, from which
 ``dialer cdr load`` picks it up.
 """
 
@@ -17,9 +19,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 
 from web import metrics
+from web.cdr.committer import BatchFailed, CdrCommitter, QueueFull
 from web.cdr.parse import CdrError
-from web.cdr.store import insert_cdr, parse_cdr
-from web.db import DatabaseUnavailable, get_conn
+from web.cdr.store import parse_cdr
+from web.db import DatabaseUnavailable
 from web.errors import error_response
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,20 @@ bp = Blueprint("cdr", __name__)
 # Seconds FreeSWITCH should wait before retrying when the database is down;
 # mod_json_cdr itself waits its own `delay` setting and ignores the header.
 RETRY_AFTER_S = "5"
+# Seconds a request waits for its batch's commit before answering 503.
+COMMIT_WAIT_S = 20.0
+COMMITTER_KEY = "dialer.cdr_committer"
+
+
+@bp.record_once
+def _attach_committer(state) -> None:
+    # The thread starts with the first CDR, so each gunicorn worker gets its own after the fork.
+    state.app.extensions[COMMITTER_KEY] = CdrCommitter.for_database(state.app.config["DIALER"].database_url)
+
+
+def get_committer(app) -> CdrCommitter:
+    """Return the CDR committer of ``app`` (tests close it with ``close()``)."""
+    return app.extensions[COMMITTER_KEY]
 
 
 def _messages() -> dict[str, str]:
@@ -60,6 +77,19 @@ def _rejected(error: CdrError) -> Response:
     return error_response(status, error.reason, _messages()[error.reason], detail=str(error))
 
 
+def _unavailable(code: str, exc: Exception) -> Response:
+    # Every 503 makes FreeSWITCH post the CDR again after its `delay`.
+    metrics.CDR_REJECTED.labels(code).inc()
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    log.error("cdr.not_stored code=%s call_uuid=%s error=%s", code, request.args.get("uuid", ""), detail)
+    if code == "database_error":
+        message = _("Internal server error: try again later.")
+    else:
+        # A full commit queue also means the database is not keeping up.
+        message = _("The database is unavailable: retry later.")
+    return error_response(503, code, message, detail=detail, headers={"Retry-After": RETRY_AFTER_S})
+
+
 @bp.post("/api/cdr")
 def ingest() -> Response:
     if not _credentials_ok():
@@ -72,16 +102,17 @@ def ingest() -> Response:
 
     try:
         row = parse_cdr(request.get_data(cache=False), request.content_type or "", request.args.get("uuid"))
-        inserted = insert_cdr(get_conn(), row)
+        outcome = get_committer(current_app).submit(row).wait(COMMIT_WAIT_S)
     except CdrError as error:
         return _rejected(error)
     except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-        metrics.CDR_REJECTED.labels("database_unavailable").inc()
-        log.error("cdr.database_unavailable call_uuid=%s error=%s", request.args.get("uuid", ""),
-                  str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-        return error_response(503, "database_unavailable", _("The database is unavailable: retry later."),
-                              headers={"Retry-After": RETRY_AFTER_S})
+        return _unavailable("database_unavailable", exc)
+    except (QueueFull, TimeoutError) as exc:
+        return _unavailable("ingest_busy", exc)
+    except BatchFailed as exc:
+        return _unavailable("database_error", exc)
 
+    inserted = outcome == "stored"
     if inserted:
         metrics.CDR_INGESTED.inc()
     else:

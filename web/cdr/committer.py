@@ -1,0 +1,332 @@
+"""Group commit for CDR posts: one committer thread per web worker process.
+
+Request threads parse a CDR and hand the row to :meth:`CdrCommitter.submit`,
+then wait on the returned :class:`Ticket`. The committer thread takes what
+has arrived (up to ``max_batch`` rows, waiting at most ``linger_s`` for more),
+writes it with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
+and one COMMIT, and only then resolves each ticket. So a request still learns
+whether its row was new or a duplicate, and returns 2xx only after the commit.
+
+Failures, per ticket:
+
+- the database cannot be reached or the connection breaks: every ticket of
+  the batch gets :class:`DatabaseUnavailable` (503, FreeSWITCH retries);
+- any other database error rolls the batch back, and its rows are tried
+  again one per transaction, so one row the database rejects cannot keep the
+  others out; a row that fails alone gets :class:`BatchFailed`;
+- an unknown tenant gets a ``CdrError`` (422) and the rest of the batch is
+  stored;
+- a full queue raises :class:`QueueFull` from ``submit`` (503).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg2
+import psycopg2.extras
+
+from web.cdr.store import COLUMNS, TenantCache, unknown_tenant_error
+from web.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 200
+LINGER_S = 0.003
+MAX_PENDING = 1000
+# The committer thread ends (and closes its connection) after this long
+# without a CDR, and starts again on the next one.
+IDLE_EXIT_S = 30.0
+# How often an idle committer thread checks whether it was closed.
+POLL_S = 0.1
+
+INSERT_BATCH_SQL = (
+    f"INSERT INTO cdr ({', '.join(COLUMNS)}) VALUES %s"
+    " ON CONFLICT DO NOTHING RETURNING call_uuid::text, leg, started_at"
+)
+# Shown in pg_stat_activity, so an operator can tell the committers' sessions apart.
+APPLICATION_NAME = "dialer-cdr-committer"
+STORED = "stored"
+DUPLICATE = "duplicate"
+
+
+class QueueFull(Exception):
+    """The committer queue already contains ``max_pending`` CDRs, so the request should return 503."""
+
+
+class BatchFailed(Exception):
+    """The database rejected this CDR's row for a reason other than a lost connection."""
+
+
+class Ticket:
+    """One submitted CDR row; :meth:`wait` returns ``"stored"`` or ``"duplicate"`` after the commit."""
+
+    __slots__ = ("row", "_done", "_outcome", "_error")
+
+    def __init__(self, row: dict) -> None:
+        self.row = row
+        self._done = threading.Event()
+        self._outcome: str | None = None
+        self._error: Exception | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.row["call_uuid"], self.row["leg"], self.row["started_at"])
+
+    def wait(self, timeout_s: float) -> str:
+        """Block until the row's batch is committed or failed; raise the failure.
+
+        Raises TimeoutError when nothing is decided within ``timeout_s``; the
+        row may still be committed later, and FreeSWITCH's retry of it then
+        returns ``"duplicate"``.
+        """
+        if not self._done.wait(timeout_s):
+            raise TimeoutError(f"CDR {self.row['call_uuid']} was not committed within {timeout_s} s")
+        if self._error is not None:
+            raise self._error
+        return self._outcome
+
+    @property
+    def error(self) -> Exception | None:
+        return self._error
+
+    def resolve(self, outcome: str | None = None, error: Exception | None = None) -> None:
+        self._outcome = outcome
+        self._error = error
+        self._done.set()
+
+
+class CdrCommitter:
+    """Batch the CDR rows of one process into shared transactions (see the module docstring)."""
+
+    def __init__(self, connect: Callable[[], object], max_batch: int = MAX_BATCH, linger_s: float = LINGER_S,
+                 max_pending: int = MAX_PENDING, idle_exit_s: float = IDLE_EXIT_S) -> None:
+        self._connect = connect
+        self.max_batch = max_batch
+        self.linger_s = linger_s
+        self.idle_exit_s = idle_exit_s
+        self._queue: queue.Queue[Ticket] = queue.Queue(max_pending)
+        self._max_pending = max_pending
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._paused = False
+        self._closed = False
+        self._conn = None
+        self._tenants = TenantCache()
+        # Committed transactions and the rows they carried, for tests and logs.
+        self.batches_committed = 0
+        self.rows_committed = 0
+        atexit.register(self.close)
+
+    @classmethod
+    def for_database(cls, database_url: str, **options) -> CdrCommitter:
+        def connect():
+            return psycopg2.connect(database_url, connect_timeout=3, application_name=APPLICATION_NAME)
+
+        return cls(connect, **options)
+
+    # ------------------------------------------------------------ request side
+
+    def submit(self, row: dict) -> Ticket:
+        """Queue ``row`` for the next batch; raise QueueFull when ``max_pending`` rows are waiting."""
+        ticket = Ticket(row)
+        with self._lock:
+            if self._closed:
+                raise QueueFull("the CDR committer is shut down: the worker is exiting")
+            self._reset_after_fork()
+            try:
+                self._queue.put_nowait(ticket)
+            except queue.Full:
+                raise QueueFull(f"{self._max_pending} CDRs are already waiting for a commit") from None
+            if self._thread is None and not self._paused:
+                self._start_thread()
+        return ticket
+
+    def pause(self) -> None:
+        """Hold submitted rows in the queue until :meth:`resume` (tests use it to build one batch)."""
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            if self._thread is None and not self._queue.empty():
+                self._start_thread()
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Commit what is queued, stop the thread and close the connection."""
+        with self._lock:
+            self._closed = True
+            self._paused = False
+            thread = self._thread
+            if thread is None and not self._queue.empty():
+                thread = self._start_thread()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
+        atexit.unregister(self.close)
+
+    def _reset_after_fork(self) -> None:
+        # A committer created before gunicorn forks must not reuse the
+        # parent's thread or socket in the child.
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._thread = None
+            self._conn = None
+            self._queue = queue.Queue(self._max_pending)
+
+    def _start_thread(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self._run, name="cdr-committer", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    # ------------------------------------------------------------ committer thread
+
+    def _run(self) -> None:
+        log.info("cdr_committer.started pid=%s max_batch=%s linger_ms=%.1f", os.getpid(), self.max_batch,
+                 self.linger_s * 1000)
+        while True:
+            batch = self._collect()
+            if batch is None:
+                break
+            self._store(batch)
+        self._close_connection()
+        log.info("cdr_committer.stopped pid=%s", os.getpid())
+
+    def _collect(self) -> list[Ticket] | None:
+        """Wait for the first row, then take more until the batch is full or ``linger_s`` has passed.
+
+        Returns None when the thread should end: closed, or idle for ``idle_exit_s``.
+        """
+        idle_since = time.monotonic()
+        while True:
+            try:
+                first = self._queue.get(timeout=POLL_S)
+                break
+            except queue.Empty:
+                pass
+            with self._lock:
+                idle_too_long = time.monotonic() - idle_since >= self.idle_exit_s
+                if self._queue.empty() and (self._closed or idle_too_long):
+                    self._thread = None
+                    return None
+
+        batch = [first]
+        deadline = time.monotonic() + self.linger_s
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _store(self, batch: list[Ticket]) -> None:
+        firsts: dict[tuple, Ticket] = {}
+        repeats: list[tuple[Ticket, Ticket]] = []
+        for ticket in batch:
+            first = firsts.setdefault(ticket.key, ticket)
+            if first is not ticket:
+                repeats.append((ticket, first))
+        unique = list(firsts.values())
+
+        try:
+            self._insert_batch(unique)
+        except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            self._close_connection()
+            error = exc if isinstance(exc, DatabaseUnavailable) else DatabaseUnavailable(_first_line(exc))
+            log.error("cdr_committer.database_unavailable rows=%s error=%s", len(unique), error)
+            for ticket in unique:
+                ticket.resolve(error=error)
+        except psycopg2.Error as exc:
+            self._rollback()
+            log.warning("cdr_committer.batch_failed rows=%s error=%s retrying=one_per_transaction",
+                        len(unique), _first_line(exc))
+            for ticket in unique:
+                self._insert_alone(ticket)
+
+        # A repeat inside the batch is a duplicate of a committed row, or
+        # fails with its first copy.
+        for ticket, first in repeats:
+            if first.error is not None:
+                ticket.resolve(error=first.error)
+            else:
+                ticket.resolve(DUPLICATE)
+
+    def _insert_batch(self, tickets: list[Ticket]) -> None:
+        """Insert ``tickets``' rows and commit once; resolve each ticket only after the commit."""
+        conn = self._connection()
+        with conn.cursor() as cur:
+            unknown = self._tenants.unknown(cur, {ticket.row["tenant_id"] for ticket in tickets})
+            insertable = [ticket for ticket in tickets if ticket.row["tenant_id"] not in unknown]
+            stored_keys = set()
+            if insertable:
+                values = [tuple(ticket.row[name] for name in COLUMNS) for ticket in insertable]
+                returned = psycopg2.extras.execute_values(cur, INSERT_BATCH_SQL, values,
+                                                          page_size=len(values), fetch=True)
+                stored_keys = {tuple(row) for row in returned}
+        conn.commit()
+        self.batches_committed += 1
+        self.rows_committed += len(tickets)
+
+        for ticket in tickets:
+            if ticket.row["tenant_id"] in unknown:
+                ticket.resolve(error=unknown_tenant_error(ticket.row))
+            else:
+                ticket.resolve(STORED if ticket.key in stored_keys else DUPLICATE)
+
+    def _insert_alone(self, ticket: Ticket) -> None:
+        try:
+            self._insert_batch([ticket])
+        except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            self._close_connection()
+            ticket.resolve(error=exc if isinstance(exc, DatabaseUnavailable)
+                           else DatabaseUnavailable(_first_line(exc)))
+        except psycopg2.Error as exc:
+            self._rollback()
+            row = ticket.row
+            log.error("cdr_committer.row_failed call_uuid=%s tenant_id=%s error=%s", row["call_uuid"],
+                      row["tenant_id"], _first_line(exc))
+            ticket.resolve(error=BatchFailed(f"the database rejected CDR {row['call_uuid']}: "
+                                             f"{_first_line(exc)}"))
+
+    def _connection(self):
+        if self._conn is None or self._conn.closed:
+            try:
+                self._conn = self._connect()
+            except psycopg2.OperationalError as exc:
+                raise DatabaseUnavailable(_first_line(exc)) from exc
+        return self._conn
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.rollback()
+        except psycopg2.Error:
+            self._close_connection()
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg2.Error:
+                pass
+            self._conn = None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
