@@ -1,4 +1,4 @@
-"""The ``dialer`` command line: lead import, migrations, partitions, demo data, users, CDR loading.
+"""The ``dialer`` command line: lead import, migrations, partitions and retention, demo data, users, CDRs.
 
 Messages are translated with the catalogs in ``dialer_common/locale``
 (Spanish by default, English with ``--lang en`` or
@@ -10,6 +10,7 @@ at start, so a clean clone needs no build step. Exit status: 0 on success,
 from __future__ import annotations
 
 import argparse
+import datetime
 import getpass
 import io
 import logging
@@ -24,7 +25,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from dialer_common import db, demo, leads
+from dialer_common import db, demo, leads, partitions
 from dialer_common.config import Config
 from dialer_common.errors import DialerError
 from dialer_common.phone import N_, TranslatableValidationError
@@ -60,6 +61,12 @@ INVALID_DAYS = N_("invalid --days {days}; use a number from 1 to 366")
 DATABASE_FAILED = N_(
     "cannot connect to the database at {url}: {error}; start it with scripts/services.sh start"
 )
+MIN_KEEP_DAYS = 31
+INVALID_KEEP_DAYS = N_(
+    "invalid --keep-days {days}; keep at least {minimum} days, because the abandonment rate covers 30 days"
+)
+ARCHIVE_OPTIONS_CONFLICT = N_("--archive-dir and --no-archive exclude each other; choose one")
+RETENTION_STOPPED = N_("retention stopped, nothing more was dropped: {error}")
 CDR_LOADER_MISSING = N_("the CDR loader (web.cdr.loader) is not installed; install the web tier")
 ERROR_PREFIX = N_("error: ")
 NO_ROWS = N_("no rows read from {path}; the file has a header but no leads")
@@ -115,6 +122,26 @@ def build_parser(_) -> argparse.ArgumentParser:
     partitions_parser = db_commands.add_parser("partitions", help=_("create daily partitions ahead of time"))
     partitions_parser.add_argument(
         "--days", type=int, default=7, help=_("number of days from yesterday (default: 7)")
+    )
+
+    retention_parser = db_commands.add_parser(
+        "retention", help=_("archive and drop day partitions older than the retention period")
+    )
+    retention_parser.add_argument(
+        "--keep-days",
+        type=int,
+        help=_("days of attempts and CDRs to keep (default: DIALER_RETENTION_KEEP_DAYS or 400)"),
+    )
+    retention_parser.add_argument(
+        "--archive-dir",
+        type=Path,
+        help=_("folder for the gzip CSV archives (default: DIALER_RETENTION_ARCHIVE_DIR or var/archive)"),
+    )
+    retention_parser.add_argument(
+        "--no-archive", action="store_true", help=_("drop old partitions without archiving them first")
+    )
+    retention_parser.add_argument(
+        "--dry-run", action="store_true", help=_("only list what would be archived and dropped")
     )
 
     demo_parser = areas.add_parser("demo", help=_("demo data"))
@@ -223,20 +250,59 @@ def cmd_db_partitions(ctx: Context, args: argparse.Namespace) -> int:
     if not 1 <= args.days <= 366:
         raise TranslatableValidationError(INVALID_DAYS, days=args.days)
     conn = db.connect(ctx.config.database_url)
+    yesterday = partitions.utc_today() - datetime.timedelta(days=1)
     try:
-        with db.transaction(conn) as cur:
-            for table in ("attempts", "cdr"):
-                cur.execute(
-                    "SELECT dialer_ensure_daily_partitions("
-                    "%s::regclass, (now() AT TIME ZONE 'UTC')::date - 1, %s)"
-                    " AS created",
-                    (table, args.days),
-                )
-                ctx.say(
-                    N_("{table}: {count} partitions created"), table=table, count=cur.fetchone()["created"]
-                )
+        for table in partitions.TABLES:
+            created = partitions.ensure_daily_partitions(conn, table, yesterday, args.days)
+            ctx.say(N_("{table}: {count} partitions created"), table=table, count=created)
     finally:
         conn.close()
+    return 0
+
+
+def _retention_settings(ctx: Context, args: argparse.Namespace) -> tuple[int, Path | None]:
+    keep_days = ctx.config.retention_keep_days if args.keep_days is None else args.keep_days
+    if keep_days < MIN_KEEP_DAYS:
+        raise TranslatableValidationError(INVALID_KEEP_DAYS, days=keep_days, minimum=MIN_KEEP_DAYS)
+    if args.no_archive and args.archive_dir is not None:
+        raise TranslatableValidationError(ARCHIVE_OPTIONS_CONFLICT)
+    if args.no_archive:
+        return keep_days, None
+    return keep_days, args.archive_dir or Path(ctx.config.retention_archive_dir)
+
+
+def _say_retired(ctx: Context, item: partitions.RetiredPartition, dry_run: bool,
+                 archive_dir: Path | None) -> None:
+    fields = {"table": item.table, "partition": item.partition, "day": item.day, "rows": item.rows,
+              "path": item.archive}
+    if dry_run and item.partition.endswith("_default"):
+        ctx.say(N_("{table}: {rows} rows of {day} in {partition} would be moved to a day partition, "
+                   "archived and dropped"), **fields)
+    elif dry_run and archive_dir is None:
+        ctx.say(N_("{table}: {partition} ({day}, {rows} rows) would be dropped without an archive"), **fields)
+    elif dry_run:
+        ctx.say(N_("{table}: {partition} ({day}, {rows} rows) would be archived and dropped"), **fields)
+    elif item.archive is not None:
+        ctx.say(N_("{table}: {partition} ({day}, {rows} rows) archived to {path} and dropped"), **fields)
+    else:
+        ctx.say(N_("{table}: {partition} ({day}, {rows} rows) dropped without an archive"), **fields)
+
+
+def cmd_db_retention(ctx: Context, args: argparse.Namespace) -> int:
+    keep_days, archive_dir = _retention_settings(ctx, args)
+    conn = db.connect(ctx.config.database_url)
+    try:
+        retired = partitions.apply_retention(conn, keep_days, archive_dir, dry_run=args.dry_run)
+    except partitions.ArchiveError as error:
+        raise TranslatableValidationError(RETENTION_STOPPED, error=error) from error
+    finally:
+        conn.close()
+
+    for item in retired:
+        _say_retired(ctx, item, args.dry_run, archive_dir)
+    if not retired:
+        cutoff = partitions.utc_today() - datetime.timedelta(days=keep_days)
+        ctx.say(N_("Nothing to drop: no attempts or CDRs from before {cutoff}."), cutoff=cutoff)
     return 0
 
 
@@ -323,6 +389,7 @@ COMMANDS = {
     ("leads", "import"): cmd_leads_import,
     ("db", "migrate"): cmd_db_migrate,
     ("db", "partitions"): cmd_db_partitions,
+    ("db", "retention"): cmd_db_retention,
     ("demo", "seed"): cmd_demo_seed,
     ("user", "add"): cmd_user_add,
     ("cdr", "load"): cmd_cdr_load,

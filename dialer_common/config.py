@@ -98,6 +98,12 @@ class Config:
     # and print it.
     demo_email: str = ""
     demo_password: str = ""
+    # `dialer db retention`: day partitions of attempts and cdr older than
+    # this many days are archived to gzip CSV files in the archive folder,
+    # then dropped. Call records are evidence that must outlive the
+    # database copy, so dropping without an archive needs --no-archive.
+    retention_keep_days: int = 400
+    retention_archive_dir: str = "var/archive"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -129,6 +135,8 @@ class Config:
             "sim_speed": float(env.get("DIALER_SIM_SPEED", base.sim_speed)),
             "demo_email": env.get("DEMO_EMAIL", base.demo_email),
             "demo_password": env.get("DEMO_PASSWORD", base.demo_password),
+            "retention_keep_days": _int(env, "DIALER_RETENTION_KEEP_DAYS", base.retention_keep_days),
+            "retention_archive_dir": env.get("DIALER_RETENTION_ARCHIVE_DIR", base.retention_archive_dir),
         }
         if "DIALER_ESL_SWITCHES" in env:
             values["switches"] = parse_switches(env["DIALER_ESL_SWITCHES"])
