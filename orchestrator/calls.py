@@ -127,7 +127,8 @@ class CallTracker:
     attempts_by_job: dict[str, str] = field(default_factory=dict)
     # Campaigns this orchestrator drives; None adopts the channels of every campaign.
     owned_campaigns: set[int] | None = None
-    # (arrived at, campaign id, event) of attempts of campaigns not owned, oldest first.
+    # (arrived at, campaign id, event) of attempts of campaigns not owned, oldest first;
+    # the campaign id is None for a job error, which names no campaign.
     unowned_events: deque = field(default_factory=lambda: deque(maxlen=UNOWNED_EVENTS_MAX))
 
     def add(self, attempt: Attempt) -> None:
@@ -187,7 +188,10 @@ class CallTracker:
         for attempt in attempts:
             if attempt.id not in self.attempts:
                 self.add(attempt)
-        kept = [event for _, owner, event in self.unowned_events if owner == campaign_id]
+        kept = [
+            event for _, owner, event in self.unowned_events
+            if owner == campaign_id or (owner is None and event.get("Job-UUID") in self.attempts_by_job)
+        ]
         self.unowned_events = deque(
             (item for item in self.unowned_events if item[1] != campaign_id), maxlen=UNOWNED_EVENTS_MAX
         )
@@ -273,6 +277,9 @@ class CallTracker:
         attempt = self.attempts.get(attempt_id or "")
         if attempt is None:
             # The job of an attempt that already ended (its hangup came first) or not ours.
+            # A job error names no campaign, so it is kept for any takeover to match by Job-UUID.
+            if self.owned_campaigns is not None and (event.body or "").lstrip().startswith("-ERR"):
+                self.unowned_events.append((now_s, None, event))
             return []
         attempt.last_event_s = now_s
         body = (event.body or "").strip()

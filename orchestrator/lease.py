@@ -108,7 +108,9 @@ class LeaseManager:
         try:
             extended = self._renew(keys=[lease_key(self.prefix, campaign_id)], args=[held.token, self.ttl_ms])
         except redis.RedisError as error:
-            log.warning("lease.renew_failed campaign_id=%s owner=%s error=%s", campaign_id, self.owner_id, error)
+            log.warning(
+                "lease.renew_failed campaign_id=%s owner=%s error=%s", campaign_id, self.owner_id, error
+            )
             extended = 0
         if not extended:
             del self._held[campaign_id]
@@ -138,7 +140,9 @@ class LeaseManager:
         try:
             self._release(keys=[lease_key(self.prefix, campaign_id)], args=[held.token])
         except redis.RedisError as error:
-            log.warning("lease.release_failed campaign_id=%s owner=%s error=%s", campaign_id, self.owner_id, error)
+            log.warning(
+                "lease.release_failed campaign_id=%s owner=%s error=%s", campaign_id, self.owner_id, error
+            )
 
     def release_all(self) -> None:
         """Give back every held lease."""
