@@ -274,10 +274,19 @@ NO_PHONE_COLUMN = N_(
     "no phone column in {path}: the columns found are {found}; rename the phone column to one of {accepted}"
 )
 INVALID_CSV = N_("invalid CSV in {path} near row {row}: {error}; export the sheet again as CSV")
+UNTERMINATED_QUOTE = N_(
+    "invalid CSV in {path}: the quoted field that starts in row {row} is never closed, so every line"
+    " after it would be read as one cell; add the missing closing quote (\") or export the sheet again"
+)
+NUL_CHARACTER = N_(
+    "the cell contains a NUL character, which a spreadsheet export never writes; remove it, or if the"
+    " whole file shows this, save it again as CSV UTF-8"
+)
 CAMPAIGN_NOT_FOUND = N_(
     "campaign {campaign_id} not found in tenant '{tenant}'; "
     "list the campaigns of the tenant and use one of their ids"
 )
+CAMPAIGN_ID_NOT_FOUND = N_("campaign {campaign_id} not found; check the campaign id on the dashboard")
 
 REJECTS_ROW_HEADER = N_("row")
 REJECTS_REASON_HEADER = N_("reason")
@@ -333,13 +342,17 @@ class LeadFile:
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """Yield (spreadsheet row number, cells) for each record after the header."""
-        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
+        # strict mode makes an unterminated quote an error instead of one
+        # cell that swallows the rest of the file.
+        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter, strict=True)
         row = 0
         try:
             for row, cells in enumerate(reader, start=1):
                 if row > self.header_row:
                     yield row, cells
         except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                raise LeadImportError(UNTERMINATED_QUOTE, path=self.path, row=row + 1) from None
             raise LeadImportError(INVALID_CSV, path=self.path, row=row + 1, error=error) from None
 
 
@@ -498,6 +511,10 @@ class _RowRejected(Exception):
 
 def parse_row(row: int, cells: list[str], header: list[str], columns: dict[str, int], delimiter: str) -> Lead:
     """Normalise one record into a Lead; raises _RowRejected with the reason."""
+    for index, text in enumerate(cells):
+        if "\x00" in text:
+            column = header[index] if index < len(header) else None
+            raise _RowRejected(column, NUL_CHARACTER)
     if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
         raise _RowRejected(
             None,
@@ -609,8 +626,10 @@ def find_campaign(conn, campaign_id: int, tenant_slug: str | None) -> tuple[int,
             (campaign_id, tenant_slug, tenant_slug),
         )
         found = cur.fetchone()
+    if found is None and tenant_slug is None:
+        raise LeadImportError(CAMPAIGN_ID_NOT_FOUND, campaign_id=campaign_id)
     if found is None:
-        raise LeadImportError(CAMPAIGN_NOT_FOUND, campaign_id=campaign_id, tenant=tenant_slug or "*")
+        raise LeadImportError(CAMPAIGN_NOT_FOUND, campaign_id=campaign_id, tenant=tenant_slug)
     return found["tenant_id"], found["slug"]
 
 

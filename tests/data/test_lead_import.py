@@ -210,3 +210,23 @@ def test_reimport_keeps_done_lead_on_dnc(conn, tenant, write_csv):
         lead = cur.fetchone()
     assert lead["status"] == "done"
     assert lead["attempts_count"] == 1
+
+
+def test_import_rejects_nul_cell(conn, tenant, write_csv):
+    path = write_csv("nombre,telefono\nA\x00B,3055550220\nCarla,3055550221\n")
+    result = import_leads(conn, path, tenant["campaign_id"], tenant["slug"])
+
+    assert result.inserted == 1
+    assert result.rejected == 1
+    rejects = result.rejects_path.read_text(encoding="utf-8-sig")
+    assert "NUL" in rejects
+
+
+def test_import_reports_unterminated_quote(conn, tenant, write_csv):
+    path = write_csv('nombre,telefono\n"A,3055550217\nB,3055550218\n')
+    with pytest.raises(LeadImportError) as raised:
+        import_leads(conn, path, tenant["campaign_id"], tenant["slug"])
+
+    assert "never closed" in str(raised.value)
+    assert "row 2" in str(raised.value)
+    assert count_leads(conn, tenant["campaign_id"]) == 0
