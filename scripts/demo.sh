@@ -27,10 +27,18 @@ export DIALER_ESL_SWITCHES=${DIALER_ESL_SWITCHES:-sim1=127.0.0.1:$sim_port:ClueC
 PY="$ROOT/.venv/bin/python"
 LOG="$ROOT/var/log"
 mkdir -p "$LOG"
+# prometheus-client sums the web workers' counters through files here; files
+# left by an earlier run would add its counts, so the folder starts empty.
+export PROMETHEUS_MULTIPROC_DIR="$ROOT/var/prometheus"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 pids=()
 stop_all() {
-  trap - INT TERM EXIT
+  # A second Ctrl-C while stopping must not cut the stop short and leave
+  # PostgreSQL and Redis running.
+  trap '' INT TERM
+  trap - EXIT
   echo
   echo "Stopping the demo..."
   for pid in "${pids[@]}"; do
@@ -42,8 +50,17 @@ stop_all() {
   if [ "$started_services" = 1 ]; then
     bash scripts/services.sh stop || true
   fi
+  echo "Demo stopped."
+  exit "${demo_status:-0}"
 }
 trap stop_all INT TERM EXIT
+
+# The demo's processes run in sessions of their own, so a Ctrl-C reaches
+# only this script, which stops them with SIGTERM in order.
+start_bg() {
+  setsid "$@" &
+  pids+=($!)
+}
 
 "$PY" -m dialer_common.cli db migrate
 "$PY" -m dialer_common.cli db partitions --days 7
@@ -57,19 +74,16 @@ fi
 "$PY" -m dialer_common.cli leads import demo/leads_demo.csv --campaign "$campaign_id" --tenant demo \
   --rejects "$LOG/leads_demo.rejects.csv"
 
-"$ROOT/.venv/bin/gunicorn" -k gthread --threads 32 -w 2 -b "127.0.0.1:$web_port" \
-  --access-logfile "$LOG/web.access.log" --error-logfile "$LOG/web.log" 'web:create_app()' &
-pids+=($!)
-"$PY" -m switchsim --port "$sim_port" --web-url "$DIALER_WEB_BASE_URL" >"$LOG/switchsim.log" 2>&1 &
-pids+=($!)
+start_bg "$ROOT/.venv/bin/gunicorn" -k gthread --threads 32 -w 2 -b "127.0.0.1:$web_port" \
+  --access-logfile "$LOG/web.access.log" --error-logfile "$LOG/web.log" 'web:create_app()'
+start_bg "$PY" -m switchsim --port "$sim_port" --web-url "$DIALER_WEB_BASE_URL" >"$LOG/switchsim.log" 2>&1
 sleep 1
-"$PY" -m orchestrator >"$LOG/orchestrator.log" 2>&1 &
-pids+=($!)
+start_bg "$PY" -m orchestrator >"$LOG/orchestrator.log" 2>&1
 
-for _ in $(seq 50); do
-  curl -fsS "http://127.0.0.1:$web_port/health" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+# curl is not on every fresh Debian; Python is.
+if ! "$PY" scripts/wait_http.py "http://127.0.0.1:$web_port/health" 20; then
+  echo "The web tier does not answer /health yet; see $LOG/web.log" >&2
+fi
 
 cat <<EOF
 
@@ -78,4 +92,5 @@ Logs:      $LOG/{web,switchsim,orchestrator}.log
 Press Ctrl-C to stop the demo.
 EOF
 wait -n "${pids[@]}" || true
-echo "A demo process exited; see the logs in $LOG" >&2
+echo "A demo process exited on its own; see the logs in $LOG" >&2
+demo_status=1

@@ -260,5 +260,9 @@ BEGIN
     RETURN created;
 END $$;
 
-SELECT dialer_ensure_daily_partitions('attempts', (now() AT TIME ZONE 'UTC')::date - 1, 9);
-SELECT dialer_ensure_daily_partitions('cdr', (now() AT TIME ZONE 'UTC')::date - 1, 9);
+-- PERFORM instead of SELECT, so that applying the migration prints no rows.
+DO $$
+BEGIN
+    PERFORM dialer_ensure_daily_partitions('attempts', (now() AT TIME ZONE 'UTC')::date - 1, 9);
+    PERFORM dialer_ensure_daily_partitions('cdr', (now() AT TIME ZONE 'UTC')::date - 1, 9);
+END $$;
