@@ -85,6 +85,10 @@ class Config:
     # Seconds between ws.heartbeat messages on the dashboard's /ws socket.
     ws_heartbeat_s: float = 10.0
     log_level: str = "INFO"
+    # Folder where prometheus-client sums counters over gunicorn workers
+    # (PROMETHEUS_MULTIPROC_DIR, the variable prometheus-client itself reads);
+    # empty means each worker exports only its own counts.
+    prometheus_multiproc_dir: str = ""
     # Id of this orchestrator in campaign leases and live counters; empty
     # means "<hostname>-<pid>". Two running orchestrators must not share one.
     orchestrator_id: str = ""
@@ -127,6 +131,7 @@ class Config:
             "cookie_secure": env.get("DIALER_COOKIE_SECURE", "0") in ("1", "true", "yes"),
             "ws_heartbeat_s": _positive_float(env, "DIALER_WS_HEARTBEAT_S", base.ws_heartbeat_s),
             "log_level": env.get("DIALER_LOG_LEVEL", base.log_level).upper(),
+            "prometheus_multiproc_dir": env.get("PROMETHEUS_MULTIPROC_DIR", base.prometheus_multiproc_dir),
             "orchestrator_id": env.get("DIALER_ORCHESTRATOR_ID", base.orchestrator_id),
             "sim_listen_host": env.get("DIALER_SIM_HOST", base.sim_listen_host),
             "sim_listen_port": _int(env, "DIALER_SIM_PORT", base.sim_listen_port),

@@ -1,27 +1,30 @@
 """Prometheus metrics at ``GET /api/metrics``.
 
-Request counts, request latency and CDR ingest counters live in this
-process's default registry. Gauges for live calls and agents (from the Redis
-``live:t:{tenant}:c:{campaign}`` hashes) and for abandonment and ASR (from
-PostgreSQL) are computed at scrape time, so they are the same in every worker.
+Request counts, request latency and CDR ingest counters are counters and
+histograms of prometheus-client. Gauges for live calls and agents (from the
+Redis ``live:t:{tenant}:c:{campaign}`` hashes) and for abandonment and ASR
+(from PostgreSQL) are computed at scrape time, so they are the same in every
+worker.
 
-NOTE: gunicorn runs several worker processes and each one keeps its own
-counters and histograms; a scrape reaches one worker and gets only that
-worker's share. Sum across workers with prometheus-client's multiprocess mode
-(PROMETHEUS_MULTIPROC_DIR) or scrape each worker; until then
-``dialer_http_requests_total`` and the CDR counters undercount by the
-number of workers.
+gunicorn runs several worker processes. When ``PROMETHEUS_MULTIPROC_DIR``
+names a folder (``scripts/demo.sh`` sets ``var/prometheus`` and empties it at
+start), prometheus-client keeps each worker's counters and histograms in
+files there and a scrape sums them over every worker, so the totals do not
+depend on which worker serves the scrape. The variable must be set before the process
+imports prometheus-client. Without it each worker exports only its own share.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import psycopg2
 import redis
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 
 from web.db import DatabaseUnavailable, get_conn, get_redis
@@ -97,18 +100,25 @@ def init_app(app: Flask) -> None:
 
 
 def live_gauges(client: redis.Redis, prefix: str) -> list[GaugeMetricFamily]:
-    """Read every live-counter hash under ``prefix`` into gauges by tenant and campaign."""
+    """Read every campaign's live-counter hash under ``prefix`` into gauges by tenant and campaign."""
     families = {
         field: GaugeMetricFamily(name, text, labels=["tenant", "campaign"])
         for field, (name, text) in LIVE_FIELDS.items()
     }
-    keys = list(client.scan_iter(match=f"{prefix}live:t:*:c:*", count=500))
+    # The scan pattern also matches the orchestrators' ``:owners`` sorted sets
+    # and ``:o:{owner}`` contribution hashes (see dialer_common.live). Only the
+    # keys that end in the campaign id are the summed campaign hashes.
+    campaign_key = re.compile(rf"{re.escape(prefix)}live:t:(\d+):c:(\d+)")
+    matches = []
+    for key in client.scan_iter(match=f"{prefix}live:t:*:c:*", count=500):
+        match = campaign_key.fullmatch(key)
+        if match is not None:
+            matches.append(match)
     pipe = client.pipeline(transaction=False)
-    for key in keys:
-        pipe.hgetall(key)
-    for key, values in zip(keys, pipe.execute()):
-        _, _, rest = key.partition(f"{prefix}live:t:")
-        tenant, _, campaign = rest.partition(":c:")
+    for match in matches:
+        pipe.hgetall(match.group(0))
+    for match, values in zip(matches, pipe.execute()):
+        tenant, campaign = match.groups()
         for field, family in families.items():
             if field in values:
                 family.add_metric([tenant, campaign], float(values[field]))
@@ -166,5 +176,15 @@ def scrape() -> Response:
 
     scrape_registry = CollectorRegistry()
     scrape_registry.register(_ScrapeCollector(families))
-    body = generate_latest(REGISTRY) + generate_latest(scrape_registry)
+    body = generate_latest(_counter_registry()) + generate_latest(scrape_registry)
     return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _counter_registry() -> CollectorRegistry:
+    """Return the registry of counters and histograms: summed over workers in multiprocess mode."""
+    folder = current_app.config["DIALER"].prometheus_multiproc_dir
+    if not folder:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=folder)
+    return registry

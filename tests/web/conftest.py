@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import subprocess
+import tempfile
 import threading
+import time
+import urllib.request
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from tests.conftest import ROOT, free_port
 from web import create_app
 from web.db import close_pool
 
@@ -65,3 +71,64 @@ def live_server(app):
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+def gunicorn_env(config, **extra: str) -> dict[str, str]:
+    """Environment for a gunicorn child that serves the session's database and Redis prefix."""
+    env = {
+        key: value for key, value in os.environ.items()
+        if not key.startswith("DIALER_") and key != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    env.update({
+        "PYTHONPATH": str(ROOT),
+        "DIALER_DATABASE_URL": config.database_url,
+        "DIALER_REDIS_URL": config.redis_url,
+        "DIALER_REDIS_PREFIX": config.redis_prefix,
+        "DIALER_ALLOW_DEV_SECRETS": "1",
+    })
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def gunicorn_server(env: dict[str, str], *options: str, workers: int = 2, threads: int = 4):
+    """Run ``gunicorn 'web:create_app()'`` on a free 127.0.0.1 port; yield its base URL.
+
+    The server is stopped (TERM, then KILL after 10 s) when the block ends.
+    """
+    port = free_port()
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", str(threads),
+        "-b", f"127.0.0.1:{port}", "--no-control-socket", *options, "web:create_app()",
+    ]
+    # A file, not a pipe, takes gunicorn's output, so a full pipe cannot block the server.
+    output = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_health(base_url, process, output)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        output.close()
+
+
+def _wait_for_health(base_url: str, process: subprocess.Popen, output, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output.seek(0)
+            text = output.read().decode(errors="replace")
+            raise AssertionError(f"gunicorn exited with {process.returncode}: {text[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"gunicorn did not answer {base_url}/health within {timeout_s} s")
