@@ -149,10 +149,16 @@ class CdrCommitter:
                 self._start_thread()
         return ticket
 
-    def pause(self) -> None:
-        """Hold submitted rows in the queue until :meth:`resume` (tests use it to build one batch)."""
+    def pause(self, timeout_s: float = 10.0) -> None:
+        """Hold submitted rows in the queue until :meth:`resume` (tests use it to build one batch).
+
+        Waits until the committer thread has stored what was queued and ended.
+        """
         with self._lock:
             self._paused = True
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
 
     def resume(self) -> None:
         with self._lock:
@@ -196,13 +202,12 @@ class CdrCommitter:
             if batch is None:
                 break
             self._store(batch)
-        self._close_connection()
         log.info("cdr_committer.stopped pid=%s", os.getpid())
 
     def _collect(self) -> list[Ticket] | None:
         """Wait for the first row, then take more until the batch is full or ``linger_s`` has passed.
 
-        Returns None when the thread should end: closed, or idle for ``idle_exit_s``.
+        Returns None when the thread should end: closed, paused, or idle for ``idle_exit_s``.
         """
         idle_since = time.monotonic()
         while True:
@@ -213,7 +218,10 @@ class CdrCommitter:
                 pass
             with self._lock:
                 idle_too_long = time.monotonic() - idle_since >= self.idle_exit_s
-                if self._queue.empty() and (self._closed or idle_too_long):
+                if self._queue.empty() and (self._closed or self._paused or idle_too_long):
+                    # Under the lock, so a thread that submit() starts next
+                    # never sees this thread close its new connection.
+                    self._close_connection()
                     self._thread = None
                     return None
 
