@@ -75,6 +75,9 @@ class Config:
     web_base_url: str = "http://127.0.0.1:8080"
     jwt_access_secret: str = "dev-access-secret-change-me-0123456789"
     jwt_refresh_secret: str = "dev-refresh-secret-change-me-0123456789"
+    # The web tier refuses to start with the public default JWT secrets above
+    # unless this is set (DIALER_ALLOW_DEV_SECRETS=1: the demo and the tests).
+    allow_dev_secrets: bool = False
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 7 * 24 * 3600
     # HTTP basic-auth credentials that mod_json_cdr sends with each CDR.
@@ -108,6 +111,10 @@ class Config:
     # database copy, so dropping without an archive needs --no-archive.
     retention_keep_days: int = 400
     retention_archive_dir: str = "var/archive"
+    # Seconds added to the UTC clock the orchestrator's compliance gate reads,
+    # so end-to-end tests can place the calling windows where they need them.
+    # Keep 0 in production: any other value dials by a shifted local time.
+    compliance_clock_offset_s: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -123,6 +130,7 @@ class Config:
             "web_base_url": env.get("DIALER_WEB_BASE_URL", base.web_base_url),
             "jwt_access_secret": env.get("DIALER_JWT_ACCESS_SECRET", base.jwt_access_secret),
             "jwt_refresh_secret": env.get("DIALER_JWT_REFRESH_SECRET", base.jwt_refresh_secret),
+            "allow_dev_secrets": env.get("DIALER_ALLOW_DEV_SECRETS", "0") in ("1", "true", "yes"),
             "access_token_ttl_s": _int(env, "DIALER_ACCESS_TOKEN_TTL_S", base.access_token_ttl_s),
             "refresh_token_ttl_s": _int(env, "DIALER_REFRESH_TOKEN_TTL_S", base.refresh_token_ttl_s),
             "cdr_user": env.get("DIALER_CDR_USER", base.cdr_user),
@@ -142,6 +150,9 @@ class Config:
             "demo_password": env.get("DEMO_PASSWORD", base.demo_password),
             "retention_keep_days": _int(env, "DIALER_RETENTION_KEEP_DAYS", base.retention_keep_days),
             "retention_archive_dir": env.get("DIALER_RETENTION_ARCHIVE_DIR", base.retention_archive_dir),
+            "compliance_clock_offset_s": _int(
+                env, "DIALER_COMPLIANCE_CLOCK_OFFSET_S", base.compliance_clock_offset_s
+            ),
         }
         if "DIALER_ESL_SWITCHES" in env:
             values["switches"] = parse_switches(env["DIALER_ESL_SWITCHES"])

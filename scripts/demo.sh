@@ -24,6 +24,9 @@ web_port=${DIALER_WEB_PORT:-8080}
 sim_port=${DIALER_SIM_PORT:-8021}
 export DIALER_WEB_BASE_URL=${DIALER_WEB_BASE_URL:-http://127.0.0.1:$web_port}
 export DIALER_ESL_SWITCHES=${DIALER_ESL_SWITCHES:-sim1=127.0.0.1:$sim_port:ClueCon}
+# The demo runs with the public default JWT secrets, which the web tier
+# accepts only with this flag.
+export DIALER_ALLOW_DEV_SECRETS=1
 PY="$ROOT/.venv/bin/python"
 LOG="$ROOT/var/log"
 mkdir -p "$LOG"

@@ -22,6 +22,11 @@ from dialer_common import db
 from dialer_common.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The web tier refuses the public default JWT secrets unless this flag is set.
+# Setting it here covers Config.from_env() below and every server a test starts
+# with a copy of this environment (gunicorn, the e2e stack).
+os.environ.setdefault("DIALER_ALLOW_DEV_SECRETS", "1")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -13,7 +13,7 @@ from flask import Flask
 from dialer_common.config import Config
 from web import db, errors, i18n, metrics, ws
 from web.api.views import bp as api_bp
-from web.auth import limits
+from web.auth import limits, tokens
 from web.auth.views import bp as auth_bp
 from web.cdr.views import bp as cdr_bp
 from web.compliance import bp as compliance_bp
@@ -29,6 +29,7 @@ DB_POOL_SIZE = 32
 def create_app(config: Config | None = None, test_config: dict | None = None) -> Flask:
     """Build the app from ``config`` (default: ``Config.from_env()``)."""
     config = config if config is not None else Config.from_env()
+    tokens.check_secrets(config)
     app = Flask(__name__)
     app.config["DIALER"] = config
     # A recorded CDR is 5-14 KB; 1 MB leaves room and stops abuse.

@@ -9,6 +9,7 @@ or is revoked, so a refresh token works once.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
@@ -17,9 +18,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from dialer_common.config import Config
+from dialer_common.errors import ConfigError
 from web.errors import ApiError
 
+log = logging.getLogger(__name__)
+
 ALGORITHM = "HS256"
+# RFC 7518 section 3.2: an HS256 key must be at least as long as the hash output.
+MIN_SECRET_BYTES = 32
 
 
 class AuthError(ApiError):
@@ -29,6 +35,36 @@ class AuthError(ApiError):
 
     def __init__(self, code: str, message) -> None:
         super().__init__(code, message, headers={"WWW-Authenticate": 'Bearer realm="dialer"'})
+
+
+def check_secrets(config: Config) -> None:
+    """Raise ConfigError when a JWT secret is short, or is the public default without the dev flag.
+
+    Anyone can sign tokens with the defaults in ``Config``, because they are
+    in the source, so only the demo and the tests may run with them.
+    """
+    defaults = Config()
+    secrets = (
+        ("DIALER_JWT_ACCESS_SECRET", config.jwt_access_secret, defaults.jwt_access_secret),
+        ("DIALER_JWT_REFRESH_SECRET", config.jwt_refresh_secret, defaults.jwt_refresh_secret),
+    )
+    for variable, secret, default in secrets:
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"{variable} is {len(secret.encode())} bytes: set it to a random value of at least"
+                f" {MIN_SECRET_BYTES} bytes, e.g. the output of `python -c 'import secrets;"
+                " print(secrets.token_urlsafe(48))'`"
+            )
+    using_defaults = [variable for variable, secret, default in secrets if secret == default]
+    if using_defaults and not config.allow_dev_secrets:
+        raise ConfigError(
+            f"{' and '.join(using_defaults)} still have the public default value, so anyone could sign"
+            f" tokens: set each to its own random value of at least {MIN_SECRET_BYTES} bytes, e.g. the output of"
+            " `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            " (only for a demo or tests, set DIALER_ALLOW_DEV_SECRETS=1 instead)"
+        )
+    if using_defaults:
+        log.warning("auth.dev_secrets variables=%s allowed_by=DIALER_ALLOW_DEV_SECRETS", ",".join(using_defaults))
 
 
 def _config(config: Config | None) -> Config:
