@@ -14,6 +14,10 @@ from switchsim import wire
 
 log = logging.getLogger(__name__)
 
+# A client command (with its header lines) longer than this is not the
+# Event Socket protocol; the parser's limit for one header block is the same.
+MAX_COMMAND_BYTES = 64 * 1024
+
 # Frames queued for one slow client before it is disconnected.
 MAX_QUEUED_FRAMES = 50_000
 
@@ -108,7 +112,17 @@ class Session:
         authenticated = False
         while True:
             while b"\n\n" not in buffer:
-                chunk = self.sock.recv(65536)
+                if len(buffer) > MAX_COMMAND_BYTES:
+                    log.warning(
+                        "esl.command_too_long address=%s bytes=%d: closing; a command ends with an empty line",
+                        self.address[0], len(buffer),
+                    )
+                    return
+                try:
+                    chunk = self.sock.recv(65536)
+                except OSError as error:
+                    log.info("esl.client_gone address=%s error=%s", self.address[0], error)
+                    return
                 if not chunk:
                     return
                 buffer += chunk.replace(b"\r\n", b"\n")

@@ -119,3 +119,30 @@ def test_sofia_status_lists_dialled_gateway(simulator):
     assert status.endswith("2 profiles 1 alias\n")
     assert "Name\tgw1\n" in gateway
     assert "State\tNOREG\n" in gateway
+
+
+def test_oversized_command_closes_connection_only(simulator):
+    """A header block with no end is cut off at 64 KiB; the server keeps serving others."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", simulator), timeout=5) as sock:
+        sock.recv(4096)
+        sock.sendall(b"auth ClueCon\n\n")
+        sock.recv(4096)
+        closed = False
+        try:
+            for _ in range(40):
+                sock.sendall(b"X-Filler: " + b"a" * 4000 + b"\n")
+        except OSError:
+            closed = True
+        if not closed:
+            sock.settimeout(5)
+            try:
+                closed = sock.recv(4096) == b""
+            except ConnectionResetError:
+                # The server closed with our bytes unread, so the kernel reset.
+                closed = True
+        assert closed
+
+    with socket.create_connection(("127.0.0.1", simulator), timeout=5) as sock:
+        assert b"auth/request" in sock.recv(4096)
