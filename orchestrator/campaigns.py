@@ -1,9 +1,10 @@
 """Per-campaign dialing: pick leads, caller IDs and the originate for each dial.
 
 :class:`CampaignRuntime` keeps what one running campaign needs between ticks
-(its pacer and settings, recent outcomes, DID rotation, call rate budget).
-:func:`place_dials` claims leads and sends the originates for one campaign on
-one switch.
+(its pacer and settings, compliance rules and packs, recent outcomes, DID
+rotation, call rate budget). :func:`place_dials` claims leads, passes them
+through the compliance gate and sends the originates of the allowed ones for
+one campaign on one switch. No originate is sent without an allowed verdict.
 """
 
 from __future__ import annotations
@@ -12,8 +13,17 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from dialer_common import db
+from dialer_common.compliance import (
+    AbandonmentStatus,
+    CampaignRules,
+    ComplianceGate,
+    LeadInfo,
+    PackSet,
+    Verdict,
+)
 from dialer_common.errors import DialerError, ValidationError
 from dialer_common.phone import mask
 from orchestrator import store
@@ -27,12 +37,15 @@ from orchestrator.originate import (
 )
 from orchestrator.pacing_state import CampaignStats, PacingLogGate, outcome_kind, settings_from_campaign
 from orchestrator.predictive import PacingSettingError, PacingSettings, PredictivePacer
+from orchestrator.screening import blocked_disposition, effective_settings, progressive_reason
 
 log = logging.getLogger(__name__)
 
 # Calls per second when the campaign has no trunk row to say otherwise.
 DEFAULT_CALLS_PER_SECOND = 10
 DEFAULT_MAX_CHANNELS = 100
+# Claims per switch and tick while the compliance gate blocks some of the claimed leads.
+MAX_CLAIM_ROUNDS = 3
 
 
 @dataclass
@@ -53,6 +66,11 @@ class CampaignRuntime:
     refilled_s: float = 0.0
     dry: bool = False
     problem: str | None = None
+    # Compliance: the campaign's rules and its tenant's packs; no dial is placed while either is None.
+    rules: CampaignRules | None = None
+    packs: PackSet | None = None
+    # Why the campaign runs progressive whatever its mode (abandonment at its limit), or None.
+    forced_progressive: str | None = None
 
     @classmethod
     def start(cls, campaign: store.Campaign) -> CampaignRuntime:
@@ -85,6 +103,23 @@ class CampaignRuntime:
         self.settings = settings
         self.stats.keep_s = max(self.stats.keep_s, float(campaign.short_window_s))
         self.campaign = campaign
+
+    def update_compliance(self, rules: CampaignRules, packs: PackSet, status: AbandonmentStatus | None) -> None:
+        """Take re-read compliance rules, packs and abandonment status; log a change of forced mode."""
+        self.rules = rules
+        self.packs = packs
+        reason = progressive_reason(self.settings, status)
+        if reason and not self.forced_progressive:
+            log.warning("campaign.forced_progressive campaign_id=%s reason=%s", self.campaign.id, reason)
+        elif self.forced_progressive and not reason:
+            log.info("campaign.forced_progressive_ended campaign_id=%s dial_mode=%s",
+                     self.campaign.id, self.settings.mode.value)
+        self.forced_progressive = reason
+
+    @property
+    def pacing_settings(self) -> PacingSettings:
+        """The settings the pacer runs with: the campaign's, progressive while forced."""
+        return effective_settings(self.settings, self.forced_progressive)
 
     def observe_end(self, end: CallEnd, now_s: float) -> None:
         """Count an ended attempt and feed its durations to the pacer."""
@@ -179,41 +214,112 @@ def build_request(
     )
 
 
-def place_dials(conn, client, tracker: CallTracker, runtime: CampaignRuntime, switch_name: str, count: int) -> int:
-    """Claim up to ``count`` leads and send their originates on one switch; return how many were sent."""
-    campaign = runtime.campaign
-    pending: list[tuple[Attempt, str]] = []
-    with db.transaction(conn) as cur:
-        leads = store.claim_leads(cur, campaign.tenant_id, campaign.id, campaign.max_attempts, count)
-        for lead in leads:
-            did = runtime.pick_did()
-            attempt = Attempt(
-                id=str(uuid.uuid4()), tenant_id=campaign.tenant_id, campaign_id=campaign.id,
-                lead_id=lead["id"], switch_name=switch_name, phone_e164=lead["phone_e164"],
-                job_uuid=str(uuid.uuid4()), trunk_id=campaign.trunk_id,
-                ring_timeout_s=campaign.ring_timeout_s, sent_s=time.monotonic(),
-            )
-            try:
-                command = originate_command(build_request(campaign, attempt.id, lead["id"], lead["phone_e164"], did))
-            except ValidationError as error:
-                log.error("originate.invalid campaign_id=%s lead_id=%s error=%s", campaign.id, lead["id"], error)
-                store.release_lead(cur, campaign.tenant_id, lead["id"])
-                continue
-            store.insert_attempt(cur, attempt, campaign.trunk_id, did)
-            pending.append((attempt, command))
-    note_lead_supply(runtime, bool(leads))
+@dataclass(frozen=True)
+class PendingDial:
+    """A dial the gate allowed, with its attempt row stored and its originate not yet sent."""
 
+    attempt: Attempt
+    command: str
+    verdict: Verdict
+
+
+def place_dials(
+    conn, client, tracker: CallTracker, runtime: CampaignRuntime, switch_name: str, count: int,
+    gate: ComplianceGate,
+) -> int:
+    """Claim leads, pass them through the compliance gate and send up to ``count`` originates on one switch.
+
+    Returns how many originates were sent. Blocked leads are not counted,
+    so the claim is repeated (at most ``MAX_CLAIM_ROUNDS`` times) while the
+    gate blocks some and more leads are dialable.
+    """
     sent = 0
-    for attempt, command in pending:
+    for _ in range(MAX_CLAIM_ROUNDS):
+        pending, claimed = claim_and_screen(conn, runtime, switch_name, count - sent, gate)
+        sent += send_originates(conn, client, tracker, runtime, switch_name, pending, gate)
+        if sent >= count or len(pending) == claimed:
+            break
+    return sent
+
+
+def claim_and_screen(
+    conn, runtime: CampaignRuntime, switch_name: str, count: int, gate: ComplianceGate
+) -> tuple[list[PendingDial], int]:
+    """Claim up to ``count`` leads, hold the ones the gate blocks, store attempts for the rest.
+
+    Returns the allowed dials and how many leads were claimed. Runs in one
+    transaction: when it fails, the claim is rolled back and the caps the
+    gate reserved are given back.
+    """
+    campaign = runtime.campaign
+    rules = runtime.rules
+    if rules is None or runtime.packs is None or count <= 0:
+        return [], 0
+    pending: list[PendingDial] = []
+    verdicts: list[Verdict] = []
+    try:
+        with db.transaction(conn) as cur:
+            leads = store.claim_leads(cur, campaign.tenant_id, campaign.id, campaign.max_attempts, count)
+            if leads:
+                verdicts = gate.check_batch([LeadInfo.from_row(lead) for lead in leads], rules)
+            now = datetime.now(UTC)
+            for lead, verdict in zip(leads, verdicts, strict=True):
+                if not verdict.allowed:
+                    hold = blocked_disposition(verdict, lead["previous_status"], now)
+                    store.hold_blocked_lead(cur, campaign.tenant_id, lead["id"], hold.status, hold.next_attempt_at)
+                    continue
+                dial = _prepare_dial(cur, runtime, switch_name, lead, verdict)
+                if dial is None:
+                    gate.release(verdict)
+                else:
+                    pending.append(dial)
+    except Exception:
+        for dial in pending:
+            gate.release(dial.verdict)
+        raise
+    note_lead_supply(runtime, bool(leads))
+    return pending, len(leads)
+
+
+def _prepare_dial(cur, runtime: CampaignRuntime, switch_name: str, lead: dict, verdict: Verdict) -> PendingDial | None:
+    """Build one allowed lead's originate and insert its attempt; None (lead released) if it cannot be built."""
+    campaign = runtime.campaign
+    did = runtime.pick_did()
+    attempt = Attempt(
+        id=str(uuid.uuid4()), tenant_id=campaign.tenant_id, campaign_id=campaign.id,
+        lead_id=lead["id"], switch_name=switch_name, phone_e164=lead["phone_e164"],
+        job_uuid=str(uuid.uuid4()), trunk_id=campaign.trunk_id,
+        ring_timeout_s=campaign.ring_timeout_s, sent_s=time.monotonic(),
+    )
+    try:
+        command = originate_command(build_request(campaign, attempt.id, lead["id"], lead["phone_e164"], did))
+    except ValidationError as error:
+        log.error("originate.invalid campaign_id=%s lead_id=%s error=%s", campaign.id, lead["id"], error)
+        store.release_lead(cur, campaign.tenant_id, lead["id"])
+        return None
+    store.insert_attempt(cur, attempt, campaign.trunk_id, did)
+    return PendingDial(attempt, command, verdict)
+
+
+def send_originates(
+    conn, client, tracker: CallTracker, runtime: CampaignRuntime, switch_name: str,
+    pending: list[PendingDial], gate: ComplianceGate,
+) -> int:
+    """Send the allowed dials' originates; an unsent one ends its attempt and gives back its caps."""
+    campaign = runtime.campaign
+    sent = 0
+    for dial in pending:
+        attempt = dial.attempt
         tracker.add(attempt)
         try:
-            client.bgapi(command, job_uuid=attempt.job_uuid)
+            client.bgapi(dial.command, job_uuid=attempt.job_uuid)
         except DialerError as error:
             log.warning(
                 "originate.failed call_uuid=%s campaign_id=%s switch=%s error=%s",
                 attempt.id, campaign.id, switch_name, error,
             )
             tracker.forget(attempt.id)
+            gate.release(dial.verdict)
             with db.transaction(conn) as cur:
                 store.end_unsent_attempt(cur, attempt)
             continue

@@ -5,11 +5,12 @@ Greenlets, each with its own database connection:
 - the event loop applies switch events in stream order, in batches, and
   ends attempts whose events stopped (the sweep);
 - the dial loop builds each driven campaign's PacingState, asks its pacer
-  for dials, stores the decisions that changed in ``pacing_log`` and sends
-  originates;
+  for dials, stores the decisions that changed in ``pacing_log``, passes the
+  claimed leads through the compliance gate and sends the allowed originates;
 - the refresh loop re-reads running campaigns, DIDs and agents, re-reads the
-  pacing settings and lead counts, and provisions mod_callcenter on the
-  switches for the campaigns this orchestrator drives;
+  pacing settings, compliance rules, packs, abandonment status and lead
+  counts, and provisions mod_callcenter on the switches for the campaigns
+  this orchestrator drives;
 - the lease loop renews this orchestrator's campaign leases every second and
   takes the leases of running campaigns nobody holds;
 - the flush loop writes changed agents and this orchestrator's contribution
@@ -23,6 +24,8 @@ adopts the calls in flight without losing or re-dialing one.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import logging
 import os
 import socket
@@ -36,7 +39,20 @@ import psycopg2
 import redis
 
 from dialer_common import db
+from dialer_common.compliance import (
+    CampaignRules,
+    ComplianceGate,
+    PackSet,
+    PgDncLookup,
+    PgEvidence,
+    RedisFrequencyCaps,
+    abandonment_status,
+    load_campaign_rules,
+    tenant_packs,
+)
+from dialer_common.compliance.gate import DEFAULT_RETRY_DELAYS_S
 from dialer_common.config import Config
+from dialer_common.errors import ValidationError
 from dialer_common.live import CampaignCounters, LiveCounters
 from dialer_common.phone import mask
 from orchestrator import store
@@ -46,7 +62,7 @@ from orchestrator.campaigns import CampaignRuntime, check_campaign, choose_dids,
 from orchestrator.esl_client import EslClient
 from orchestrator.lease import DEFAULT_RENEW_S, LeaseManager
 from orchestrator.pacing_state import OUTCOME_WINDOW_S, build_pacing_state, split_dials
-from orchestrator.predictive import AbandonmentCounts, PacingSettingError
+from orchestrator.predictive import AbandonmentCounts, PacingMode, PacingSettingError
 from orchestrator.provision import provision_campaign
 
 log = logging.getLogger(__name__)
@@ -117,6 +133,13 @@ class Orchestrator:
         self.redis = redis.Redis.from_url(config.redis_url)
         self.live = LiveCounters(self.redis, config.redis_prefix)
         self.leases = LeaseManager(self.redis, config.redis_prefix, self.orchestrator_id)
+        # Compliance: shipped packs read once, caps shared by every orchestrator through Redis.
+        self.shipped_packs = PackSet.load()
+        self.caps = RedisFrequencyCaps(self.redis, config.redis_prefix)
+        # Set by the dial loop: DNC lookups and evidence rows go through its second connection.
+        self._gate_backends: tuple[PgDncLookup, PgEvidence] | None = None
+        # Last compliance rules read per campaign, kept after a campaign is dropped for its calls still up.
+        self._rules: dict[int, CampaignRules] = {}
         self._last_counters: dict[int, tuple[CampaignCounters, float]] = {}
         self.stopping = gevent.event.Event()
         self._greenlets: list[gevent.Greenlet] = []
@@ -145,6 +168,9 @@ class Orchestrator:
     def run(self) -> None:
         """Start the switches and loops; return after :meth:`stop` once they are closed."""
         log.info("orchestrator.start orchestrator_id=%s switches=%s", self.orchestrator_id, ",".join(self.clients))
+        if self.config.compliance_clock_offset_s:
+            log.warning("compliance.clock_offset offset_s=%d: calling windows follow a shifted clock",
+                        self.config.compliance_clock_offset_s)
         self._end_stale_attempts()
         for client in self.clients.values():
             client.start()
@@ -262,17 +288,21 @@ class Orchestrator:
         return changes
 
     def _store_changes(self, conn, changes: list) -> None:
+        ends: list[tuple[CallEnd, int]] = []
         try:
             with db.transaction(conn) as cur:
                 for change in changes:
                     if isinstance(change, StateChange):
                         store.apply_state_change(cur, change)
-                    else:
-                        store.apply_call_end(cur, change)
+                        continue
+                    delay_s = self._retry_delay_s(change)
+                    if store.apply_call_end(cur, change, delay_s):
+                        ends.append((change, delay_s))
         except psycopg2.Error as error:
             # TODO: keep the batch and retry it; today a database outage loses these updates.
             log.error("attempts.store_failed changes=%d error=%s", len(changes), error)
             raise
+        self._set_retry_delays(ends)
         now_s = time.monotonic()
         for change in changes:
             if isinstance(change, CallEnd):
@@ -280,6 +310,26 @@ class Orchestrator:
                 runtime = self.campaigns.get(change.attempt.campaign_id)
                 if runtime is not None:
                     runtime.observe_end(change, now_s)
+
+    def _retry_delay_s(self, end: CallEnd) -> int:
+        """Return the seconds before the lead may be dialed again, from its campaign's compliance rules."""
+        rules = self._rules.get(end.attempt.campaign_id)
+        if rules is not None:
+            return rules.retry_delay_s(end.outcome)
+        return int(DEFAULT_RETRY_DELAYS_S.get(end.outcome, 0))
+
+    def _set_retry_delays(self, ends: list[tuple[CallEnd, int]]) -> None:
+        """Store each ended attempt's retry delay in Redis, where the gate checks it on every dial."""
+        for end, delay_s in ends:
+            attempt = end.attempt
+            try:
+                self.caps.set_retry_delay(attempt.tenant_id, attempt.lead_id, delay_s)
+            except redis.RedisError as error:
+                # The lead's next_attempt_at in PostgreSQL still holds it back.
+                log.warning(
+                    "compliance.retry_delay_failed call_uuid=%s lead_id=%s delay_s=%d error=%s",
+                    attempt.id, attempt.lead_id, delay_s, error,
+                )
 
     @staticmethod
     def _log_end(end: CallEnd) -> None:
@@ -291,9 +341,27 @@ class Orchestrator:
     # -- dialing ------------------------------------------------------------------
 
     def _dial_loop(self, conn) -> None:
-        while not self.stopping.is_set():
-            self._dial_tick(conn)
-            self.stopping.wait(DIAL_TICK_S)
+        gate_conn = db.connect(self.config.database_url)
+        try:
+            self._gate_backends = (PgDncLookup(gate_conn), PgEvidence(gate_conn))
+            while not self.stopping.is_set():
+                self._dial_tick(conn)
+                self.stopping.wait(DIAL_TICK_S)
+        finally:
+            self._gate_backends = None
+            gate_conn.close()
+
+    def _gate(self, runtime: CampaignRuntime) -> ComplianceGate | None:
+        """Return a gate with the campaign's tenant packs, or None before the dial loop or the packs are ready."""
+        if self._gate_backends is None or runtime.packs is None:
+            return None
+        dnc, evidence = self._gate_backends
+        return ComplianceGate(runtime.packs, self.caps, dnc, clock=self._gate_clock, evidence=evidence)
+
+    def _gate_clock(self) -> datetime.datetime:
+        """Return the UTC time the compliance gate decides at: now, plus the configured offset."""
+        now = datetime.datetime.now(datetime.UTC)
+        return now + datetime.timedelta(seconds=self.config.compliance_clock_offset_s)
 
     def _dial_tick(self, conn) -> None:
         trunk_calls: dict[int | None, int] = {}
@@ -321,20 +389,23 @@ class Orchestrator:
         campaign = runtime.campaign
         now_s = time.monotonic()
         state = build_pacing_state(
-            now_s, runtime.settings, self.board.campaign_agents(campaign.id), attempts,
+            now_s, runtime.pacing_settings, self.board.campaign_agents(campaign.id), attempts,
             runtime.stats, runtime.leads_remaining,
         )
         decision = runtime.pacer.decide(state)
+        if runtime.forced_progressive and decision.mode == PacingMode.PROGRESSIVE:
+            decision = dataclasses.replace(decision, reason=runtime.forced_progressive)
         if runtime.log_gate.should_write(decision, now_s):
             self._store_decision(conn, runtime, decision)
         free_lines = runtime.max_channels - trunk_calls.get(campaign.trunk_id, 0)
         dials = min(decision.dials, free_lines, runtime.rate_budget(now_s))
-        if dials <= 0:
+        gate = self._gate(runtime)
+        if dials <= 0 or gate is None or runtime.rules is None:
             return 0
         capacities = {name: self.board.available(campaign.id, name) for name in switches}
         sent = 0
         for switch_name, count in split_dials(dials, capacities).items():
-            placed = place_dials(conn, self.clients[switch_name], self.tracker, runtime, switch_name, count)
+            placed = place_dials(conn, self.clients[switch_name], self.tracker, runtime, switch_name, count, gate)
             sent += placed
             if placed:
                 log.info(
@@ -377,13 +448,35 @@ class Orchestrator:
         for campaign_id in set(self.campaigns) - set(self.running):
             self._drop_campaign(campaign_id, "campaign no longer running")
             self.leases.release(campaign_id)
+        packs: dict[int, PackSet] = {}
         for row in rows:
             self._register_agents(row, agents[row.id])
             runtime = self.campaigns.get(row.id)
             if runtime is not None:
                 runtime.update(row)
                 self._refresh_campaign(runtime)
+                self._refresh_compliance(conn, runtime, packs)
                 self._refresh_counts(conn, runtime)
+
+    def _refresh_compliance(self, conn, runtime: CampaignRuntime, packs: dict[int, PackSet]) -> None:
+        """Re-read a campaign's compliance rules, its tenant's packs (once per pass) and its abandonment rate.
+
+        A campaign whose rules cannot be read keeps the last ones read; one
+        that never had them does not dial.
+        """
+        campaign = runtime.campaign
+        try:
+            with conn:
+                if campaign.tenant_id not in packs:
+                    packs[campaign.tenant_id] = tenant_packs(conn, campaign.tenant_id, self.shipped_packs)
+                rules = load_campaign_rules(conn, campaign.tenant_id, campaign.id)
+                status = abandonment_status(conn, campaign.tenant_id, campaign.id)
+        except ValidationError as error:
+            log.error("compliance.rules_invalid campaign_id=%s tenant_id=%s error=%s",
+                      campaign.id, campaign.tenant_id, error)
+            return
+        runtime.update_compliance(rules, packs[campaign.tenant_id], status)
+        self._rules[campaign.id] = rules
 
     def _register_agents(self, row: store.Campaign, agent_rows: list[dict]) -> None:
         """Put a running campaign's agents on the board, driven or not, so a takeover starts from their state."""
@@ -478,6 +571,7 @@ class Orchestrator:
             row.id, row.tenant_id, self.orchestrator_id, row.dial_mode, len(attempts),
         )
         self._refresh_campaign(runtime)
+        self._refresh_compliance(conn, runtime, {})
         self.events.put(TakeOver(runtime, attempts))
 
     def _attempt_from_row(self, campaign: store.Campaign, row: dict, now_s: float) -> Attempt:

@@ -88,7 +88,7 @@ def load_agents(cur, tenant_id: int, campaign_id: int) -> list[dict]:
 # the planner may run the subquery again per row and claim more than n leads.
 _CLAIM_SQL = """
 WITH picked AS (
-    SELECT id FROM leads
+    SELECT id, status FROM leads
      WHERE tenant_id = %(tenant_id)s AND campaign_id = %(campaign_id)s
        AND status IN ('new', 'retry')
        AND (next_attempt_at IS NULL OR next_attempt_at <= now())
@@ -100,12 +100,16 @@ WITH picked AS (
 UPDATE leads l SET status = 'dialing', updated_at = now()
   FROM picked
  WHERE l.id = picked.id AND l.tenant_id = %(tenant_id)s
-RETURNING l.id, l.phone_e164
+RETURNING l.id, l.phone_e164, l.state_code, l.postal_code, l.timezone, l.external_id, l.extra,
+          picked.status AS previous_status
 """
 
 
 def claim_leads(cur, tenant_id: int, campaign_id: int, max_attempts: int, limit: int) -> list[dict]:
     """Mark up to ``limit`` dialable leads as dialing and return them.
+
+    Each row has the columns the compliance gate reads (``LeadInfo.from_row``)
+    and ``previous_status``, the status before the claim.
 
     ``SKIP LOCKED`` lets several orchestrators claim from one campaign
     without waiting for each other or claiming a lead twice.
@@ -123,6 +127,15 @@ def release_lead(cur, tenant_id: int, lead_id: int) -> None:
         "UPDATE leads SET status = 'retry', updated_at = now()"
         " WHERE tenant_id = %s AND id = %s AND status = 'dialing'",
         (tenant_id, lead_id),
+    )
+
+
+def hold_blocked_lead(cur, tenant_id: int, lead_id: int, status: str, next_attempt_at) -> None:
+    """Take a claimed lead the compliance gate blocked out of ``dialing``, without counting a try."""
+    cur.execute(
+        "UPDATE leads SET status = %s, next_attempt_at = %s, updated_at = now()"
+        " WHERE tenant_id = %s AND id = %s AND status = 'dialing'",
+        (status, next_attempt_at, tenant_id, lead_id),
     )
 
 
@@ -181,8 +194,12 @@ UPDATE leads l SET
 """
 
 
-def apply_call_end(cur, end: CallEnd) -> bool:
-    """Store an attempt's end and update its lead; return False when the attempt had already ended."""
+def apply_call_end(cur, end: CallEnd, retry_delay_s: int | None = None) -> bool:
+    """Store an attempt's end and update its lead; return False when the attempt had already ended.
+
+    ``retry_delay_s`` replaces the default delay before a lead to retry is
+    dialed again (the campaign's compliance retry delay for the outcome).
+    """
     attempt = end.attempt
     cur.execute(
         _END_ATTEMPT_SQL,
@@ -195,9 +212,10 @@ def apply_call_end(cur, end: CallEnd) -> bool:
     if cur.rowcount == 0:
         return False
     disposition = lead_disposition(end.outcome, end.hangup_cause)
+    delay_s = disposition.retry_delay_s if retry_delay_s is None else retry_delay_s
     cur.execute(
         _UPDATE_LEAD_SQL,
-        {"ended_at": end.ended_at, "status": disposition.status, "delay_s": disposition.retry_delay_s,
+        {"ended_at": end.ended_at, "status": disposition.status, "delay_s": delay_s,
          "lead_id": attempt.lead_id, "tenant_id": attempt.tenant_id},
     )
     return True
