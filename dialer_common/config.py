@@ -115,10 +115,6 @@ class Config:
     # so end-to-end tests can place the calling windows where they need them.
     # Keep 0 in production: any other value dials by a shifted local time.
     compliance_clock_offset_s: int = 0
-    # Seconds added to the UTC clock the orchestrator's compliance gate reads,
-    # so end-to-end tests can place the calling windows where they need them.
-    # Keep 0 in production: any other value dials by a shifted local time.
-    compliance_clock_offset_s: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":
@@ -154,9 +150,6 @@ class Config:
             "demo_password": env.get("DEMO_PASSWORD", base.demo_password),
             "retention_keep_days": _int(env, "DIALER_RETENTION_KEEP_DAYS", base.retention_keep_days),
             "retention_archive_dir": env.get("DIALER_RETENTION_ARCHIVE_DIR", base.retention_archive_dir),
-            "compliance_clock_offset_s": _int(
-                env, "DIALER_COMPLIANCE_CLOCK_OFFSET_S", base.compliance_clock_offset_s
-            ),
             "compliance_clock_offset_s": _int(
                 env, "DIALER_COMPLIANCE_CLOCK_OFFSET_S", base.compliance_clock_offset_s
             ),
