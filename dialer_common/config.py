@@ -87,6 +87,10 @@ class Config:
     cookie_secure: bool = False
     # Seconds between ws.heartbeat messages on the dashboard's /ws socket.
     ws_heartbeat_s: float = 10.0
+    # Open /ws sockets per web worker process. Each socket holds one gunicorn
+    # thread for its whole life, so keep this well below --threads (half of
+    # it, e.g. 16 of 32) to leave threads for API calls and CDR posts.
+    ws_max_sockets: int = 16
     log_level: str = "INFO"
     # Folder where prometheus-client sums counters over gunicorn workers
     # (PROMETHEUS_MULTIPROC_DIR, the variable prometheus-client itself reads);
@@ -138,6 +142,7 @@ class Config:
             "default_locale": env.get("DIALER_DEFAULT_LOCALE", base.default_locale),
             "cookie_secure": env.get("DIALER_COOKIE_SECURE", "0") in ("1", "true", "yes"),
             "ws_heartbeat_s": _positive_float(env, "DIALER_WS_HEARTBEAT_S", base.ws_heartbeat_s),
+            "ws_max_sockets": _int(env, "DIALER_WS_MAX_SOCKETS", base.ws_max_sockets),
             "log_level": env.get("DIALER_LOG_LEVEL", base.log_level).upper(),
             "prometheus_multiproc_dir": env.get("PROMETHEUS_MULTIPROC_DIR", base.prometheus_multiproc_dir),
             "orchestrator_id": env.get("DIALER_ORCHESTRATOR_ID", base.orchestrator_id),

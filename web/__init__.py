@@ -1,7 +1,7 @@
 """The web tier: JSON API, CDR ingest, metrics, dashboard and WebSocket.
 
 ``create_app`` builds one Flask app around one Config. gunicorn runs it as
-``gunicorn -k gthread --threads 32 -w 2 -b 127.0.0.1:8080 'web:create_app()'``.
+``gunicorn -k gthread --threads 64 -w 2 -b 127.0.0.1:8080 'web:create_app()'``.
 """
 
 from __future__ import annotations

@@ -17,15 +17,18 @@ Each socket runs in its own thread (gunicorn gthread) with its own pub/sub
 subscription, and the server keeps no list of sockets. The reader in
 ``web.live``, the only shared state, has its own lock.
 
-NOTE: an open socket occupies one worker thread for its whole life, so
-gunicorn's ``--threads`` times ``-w`` bounds open dashboards plus
-concurrent HTTP requests.
+An open socket occupies one gunicorn thread for its whole life, so each
+worker process accepts at most ``Config.ws_max_sockets`` sockets (keep it
+well below ``--threads``) and the other threads stay free for HTTP requests
+and CDR posts. A socket over the limit gets ``ws.error`` with code
+``too_many_sockets`` and close code 1013 (try again later).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 import psycopg2
@@ -35,6 +38,7 @@ from flask_babel import gettext as _
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
+from dialer_common.errors import ConfigError
 from web.auth.tokens import AuthError, decode_access_token
 from web.db import REDIS_KEY
 from web.live import LiveReader, events_channel
@@ -42,6 +46,7 @@ from web.live import LiveReader, events_channel
 log = logging.getLogger(__name__)
 
 READER_KEY = "dialer.live_reader"
+SLOTS_KEY = "dialer.ws_slots"
 MIN_UPDATE_GAP_S = 0.5
 MAX_UPDATE_GAP_S = 2.0
 # How long one loop turn waits for a client frame before it checks Redis and the clocks.
@@ -50,11 +55,20 @@ MAX_CLIENT_MESSAGE_BYTES = 4096
 # RFC 6455 limits a close frame's reason text to 123 bytes.
 MAX_CLOSE_REASON_BYTES = 123
 POLICY_VIOLATION = 1008
+# RFC 6455 close code "try again later": the server is at its socket limit.
+TRY_AGAIN_LATER = 1013
 
 
 def register(app: Flask) -> None:
     """Add the ``/ws`` route and the live-data reader it shares between sockets."""
-    app.extensions[READER_KEY] = LiveReader(app.config["DIALER"], app.extensions[REDIS_KEY])
+    config = app.config["DIALER"]
+    if config.ws_max_sockets < 1:
+        raise ConfigError(
+            f"invalid DIALER_WS_MAX_SOCKETS={config.ws_max_sockets}: expected at least 1,"
+            " and well below gunicorn's --threads"
+        )
+    app.extensions[READER_KEY] = LiveReader(config, app.extensions[REDIS_KEY])
+    app.extensions[SLOTS_KEY] = threading.BoundedSemaphore(config.ws_max_sockets)
     app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_CLIENT_MESSAGE_BYTES})
     Sock(app).route("/ws")(live_socket)
 
@@ -68,15 +82,25 @@ def live_socket(ws) -> None:
         reject(ws, error.code, str(error.message))
         return
 
-    session = LiveSession(ws, current_app.extensions[READER_KEY], current_app.config["DIALER"], claims)
-    session.run()
+    slots = current_app.extensions[SLOTS_KEY]
+    if not slots.acquire(blocking=False):
+        limit = current_app.config["DIALER"].ws_max_sockets
+        log.warning("ws.rejected code=too_many_sockets limit=%s tenant_id=%s", limit, claims.get("tid"))
+        message = _("The server has too many open live connections: try again in a minute.")
+        reject(ws, "too_many_sockets", str(message), close_code=TRY_AGAIN_LATER)
+        return
+    try:
+        session = LiveSession(ws, current_app.extensions[READER_KEY], current_app.config["DIALER"], claims)
+        session.run()
+    finally:
+        slots.release()
 
 
-def reject(ws, code: str, message: str) -> None:
-    """Send ``ws.error`` and close with 1008 (policy violation)."""
+def reject(ws, code: str, message: str, close_code: int = POLICY_VIOLATION) -> None:
+    """Send ``ws.error`` and close with ``close_code`` (default 1008, policy violation)."""
     ws.send(json.dumps({"type": "ws.error", "code": code, "message": message}))
     reason = message.encode()[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
-    ws.close(reason=POLICY_VIOLATION, message=reason)
+    ws.close(reason=close_code, message=reason)
 
 
 def now_ms() -> int:
