@@ -80,7 +80,8 @@ fi
 # Each /ws socket holds a thread for its whole life: at most 32 sockets per
 # worker leaves 32 threads per worker for API calls and CDR posts.
 start_bg env DIALER_WS_MAX_SOCKETS=32 "$ROOT/.venv/bin/gunicorn" -k gthread --threads 64 -w 2 -b "127.0.0.1:$web_port" \
-  --access-logfile "$LOG/web.access.log" --error-logfile "$LOG/web.log" 'web:create_app()'
+  --access-logfile "$LOG/web.access.log" --error-logfile "$LOG/web.log" --log-level info --capture-output \
+  --no-control-socket 'web:create_app()'
 start_bg "$PY" -m switchsim --port "$sim_port" --web-url "$DIALER_WEB_BASE_URL" >"$LOG/switchsim.log" 2>&1
 sleep 1
 start_bg "$PY" -m orchestrator >"$LOG/orchestrator.log" 2>&1

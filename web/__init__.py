@@ -29,6 +29,7 @@ DB_POOL_SIZE = 32
 def create_app(config: Config | None = None, test_config: dict | None = None) -> Flask:
     """Build the app from ``config`` (default: ``Config.from_env()``)."""
     config = config if config is not None else Config.from_env()
+    _log_to_gunicorn(config)
     tokens.check_secrets(config)
     app = Flask(__name__)
     app.config["DIALER"] = config
@@ -46,6 +47,23 @@ def create_app(config: Config | None = None, test_config: dict | None = None) ->
     metrics.init_app(app)
     _register_blueprints(app)
     return app
+
+
+def _log_to_gunicorn(config: Config) -> None:
+    """Send the app's log records to gunicorn's error log (``--error-logfile``) when gunicorn runs the app.
+
+    Without a handler on the root logger Python prints only warnings and
+    errors, to stderr, and without a timestamp. gunicorn's handlers add the
+    time, process id and level, and are reopened on SIGUSR1 for log rotation.
+    Outside gunicorn (tests, scripts) the root logger is left alone.
+    """
+    gunicorn_handlers = logging.getLogger("gunicorn.error").handlers
+    root = logging.getLogger()
+    if not gunicorn_handlers or root.handlers:
+        return
+    for handler in gunicorn_handlers:
+        root.addHandler(handler)
+    root.setLevel(config.log_level)
 
 
 def _register_blueprints(app: Flask) -> None:
