@@ -27,6 +27,7 @@ import http.client
 import multiprocessing
 import os
 import platform
+import secrets
 import signal
 import socket
 import subprocess
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from dialer_common import db  # noqa: E402
 from dialer_common.config import Config  # noqa: E402
-from web.cdr.committer import CdrCommitter  # noqa: E402
+from web.cdr.committer import APPLICATION_NAME, CdrCommitter  # noqa: E402
 from web.cdr.store import insert_cdr, parse_cdr  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "freeswitch" / "cdr_http"
@@ -141,9 +142,10 @@ def bench_in_process(url: str, templates: list[Template], count: int) -> float:
     return count / elapsed
 
 
-def bench_committer(url: str, templates: list[Template], count: int, producers: int) -> tuple[float, float]:
+def bench_committer(url: str, templates: list[Template], count: int,
+                    producers: int) -> tuple[float, float, str]:
     """Parse and store ``count`` CDRs from ``producers`` threads through one CdrCommitter, as a web
-    worker does; return CDR/s and the mean rows per commit."""
+    worker does; return CDR/s, the mean rows per commit and the CPU cost per CDR."""
     committer = CdrCommitter.for_database(url)
     per_thread = count // producers
     failures = []
@@ -156,16 +158,24 @@ def bench_committer(url: str, templates: list[Template], count: int, producers: 
                 failures.append(row["call_uuid"])
 
     threads = [threading.Thread(target=produce, args=(index,)) for index in range(producers)]
+    committer.submit(parse_cdr(templates[0].fresh(), templates[0].content_type)).wait(30)
+    backends = committer_backend_pids(url)
     started = time.perf_counter()
+    python_started = time.process_time()
+    backend_started = cpu_seconds(backends)
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    python_s = time.process_time() - python_started
+    backend_s = cpu_seconds(backends) - backend_started
     committer.close()
     if failures:
         raise RuntimeError(f"{len(failures)} CDRs were not stored as new, e.g. {failures[0]}")
-    return per_thread * producers / elapsed, committer.rows_committed / max(committer.batches_committed, 1)
+    stored = per_thread * producers
+    per_commit = committer.rows_committed / max(committer.batches_committed, 1)
+    return stored / elapsed, per_commit, cpu_note(python_s, backend_s, stored, "in this process")
 
 
 def bench_parse_only(templates: list[Template], count: int) -> float:
@@ -183,12 +193,15 @@ def free_port() -> int:
 
 
 def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = dict(os.environ, DIALER_DATABASE_URL=url, DIALER_REDIS_PREFIX=f"dialer-bench-{os.getpid()}:")
+    # Fresh random JWT secrets, because the web tier refuses to start with the public defaults.
+    env = dict(os.environ, DIALER_DATABASE_URL=url, DIALER_REDIS_PREFIX=f"dialer-bench-{os.getpid()}:",
+               DIALER_JWT_ACCESS_SECRET=secrets.token_urlsafe(48),
+               DIALER_JWT_REFRESH_SECRET=secrets.token_urlsafe(48))
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-k", "gthread", "--threads", str(threads),
                "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "web:create_app()"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
                 return process
@@ -196,7 +209,49 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
             time.sleep(0.2)
     process.terminate()
     process.wait(timeout=30)
-    raise RuntimeError("gunicorn did not respond to /health within 30 s: see its output above")
+    raise RuntimeError("gunicorn exited or did not respond to /health within 30 s: see its output above")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of ``pids`` so far, from /proc; a process that is gone counts 0."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.rindex(")") + 2:].split()[1] == str(master_pid):
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def committer_backend_pids(url: str) -> list[int]:
+    """PostgreSQL backend pids of the CDR committers connected to the database of ``url``."""
+    conn = db.connect(url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND application_name = %s", (APPLICATION_NAME,))
+        pids = [row["pid"] for row in cur.fetchall()]
+    conn.close()
+    return pids
+
+
+def cpu_note(python_s: float, backend_s: float, count: int, python_label: str) -> str:
+    return (f"CPU per CDR: {python_s / count * 1e6:,.0f} µs {python_label}, "
+            f"{backend_s / count * 1e6:,.0f} µs committer backends")
 
 
 def worker_peak_rss_kb(master_pid: int) -> list[int]:
@@ -303,24 +358,32 @@ def run_in_process(rows: list, url: str, before_url: str, raw: list, encoded: li
     for label, database_url, templates in (("raw JSON", url, raw), ("double-encoded form", url, encoded),
                                            ("raw JSON, cdr schema before 0007 (jsonb, 2 more indexes)",
                                             before_url, raw)):
-        rate, per_commit = bench_committer(database_url, templates, args.count, args.threads)
+        rate, per_commit, cpu = bench_committer(database_url, templates, args.count, args.threads)
         record(rows, f"(a) in-process, committer, {args.threads} threads, {label}: {per_commit:.0f} rows "
-                     "per commit", rate)
+                     f"per commit; {cpu}", rate)
 
 
 def run_http(rows: list, url: str, tenant_id: int, args) -> None:
     port = free_port()
     server = start_gunicorn(url, port, args.workers, args.threads)
     try:
+        workers = worker_pids(server.pid)
+        # A short warm-up run, so each worker's committer has its backend
+        # before the measured runs look the backends up.
+        bench_http(port, "raw", tenant_id, 8, 1, 1.0)
         for label, variant in (("raw JSON", "raw"), ("double-encoded form", "encoded")):
             before = stored_rows(url)
+            backends = committer_backend_pids(url)
+            workers_started, backends_started = cpu_seconds(workers), cpu_seconds(backends)
             rate, posts, failures = bench_http(port, variant, tenant_id, args.clients, args.client_processes,
                                                args.seconds)
+            cpu = cpu_note(cpu_seconds(workers) - workers_started, cpu_seconds(backends) - backends_started,
+                           max(posts, 1), "gunicorn workers")
             stored = stored_rows(url) - before
             peaks = " / ".join(f"{kb / 1024:.0f} MB" for kb in worker_peak_rss_kb(server.pid))
             record(rows, f"(b) HTTP, gunicorn -w {args.workers} --threads {args.threads}, {args.clients} "
                          f"clients in {args.client_processes} processes, {label}: {posts} posts, "
-                         f"{failures} non-200, {stored} rows stored", rate, peaks)
+                         f"{failures} non-200, {stored} rows stored; {cpu}", rate, peaks)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
