@@ -15,6 +15,7 @@ from web.auth import audit
 from web.auth.rbac import require_role
 from web.db import DatabaseUnavailable, get_conn, get_redis
 from web.errors import ApiError
+from web.json_body import json_object
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,7 @@ def update_campaign(campaign_id: int) -> Response:
 
 
 def _read_status() -> str:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError("invalid_body", _('Send a JSON object such as {"status": "paused"}.'))
+    body = json_object('{"status": "paused"}')
     unknown = sorted(set(body) - {"status"})
     if unknown:
         raise ApiError("unknown_field", _("The field %(name)s cannot be changed here: only status can.",

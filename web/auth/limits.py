@@ -7,9 +7,11 @@ in Redis under ``Config.redis_prefix``, so every gunicorn worker shares them.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+
+from web.json_body import try_parse_json
 
 DEFAULT_LOGIN_LIMIT = "10/minute"
 
@@ -22,7 +24,7 @@ def login_limit() -> str:
 
 def login_email_key() -> str:
     """Key the per-email limit on the lower-cased email of the JSON body."""
-    body = request.get_json(silent=True)
+    body = try_parse_json()
     email = body.get("email") if isinstance(body, dict) else None
     if not isinstance(email, str):
         return "email:"

@@ -48,7 +48,7 @@ def check_secrets(config: Config) -> None:
         ("DIALER_JWT_ACCESS_SECRET", config.jwt_access_secret, defaults.jwt_access_secret),
         ("DIALER_JWT_REFRESH_SECRET", config.jwt_refresh_secret, defaults.jwt_refresh_secret),
     )
-    for variable, secret, default in secrets:
+    for variable, secret, _default in secrets:
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(
                 f"{variable} is {len(secret.encode())} bytes: set it to a random value of at least"
@@ -59,12 +59,14 @@ def check_secrets(config: Config) -> None:
     if using_defaults and not config.allow_dev_secrets:
         raise ConfigError(
             f"{' and '.join(using_defaults)} still have the public default value, so anyone could sign"
-            f" tokens: set each to its own random value of at least {MIN_SECRET_BYTES} bytes, e.g. the output of"
-            " `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            f" tokens: set each to its own random value of at least {MIN_SECRET_BYTES} bytes,"
+            " e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             " (only for a demo or tests, set DIALER_ALLOW_DEV_SECRETS=1 instead)"
         )
     if using_defaults:
-        log.warning("auth.dev_secrets variables=%s allowed_by=DIALER_ALLOW_DEV_SECRETS", ",".join(using_defaults))
+        log.warning(
+            "auth.dev_secrets variables=%s allowed_by=DIALER_ALLOW_DEV_SECRETS", ",".join(using_defaults)
+        )
 
 
 def _config(config: Config | None) -> Config:
@@ -134,9 +136,18 @@ def _decode(token: str, secret: str, token_type: str) -> dict:
             "token_invalid",
             _l("The token is invalid: log in again and send Authorization: Bearer <token>."),
         ) from None
-    if claims.get("type") != token_type:
+    if claims.get("type") != token_type or not _has_numeric_ids(claims):
         raise AuthError(
             "token_invalid",
             _l("The token is invalid: log in again and send Authorization: Bearer <token>."),
         )
     return claims
+
+
+def _has_numeric_ids(claims: dict) -> bool:
+    """Tell whether ``sub`` is a user id in digits and ``tid`` an integer tenant id, as issued."""
+    subject = claims.get("sub")
+    tenant_id = claims.get("tid")
+    subject_ok = isinstance(subject, str) and subject.isascii() and subject.isdigit()
+    tenant_ok = isinstance(tenant_id, int) and not isinstance(tenant_id, bool)
+    return subject_ok and tenant_ok

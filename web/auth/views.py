@@ -19,6 +19,7 @@ from web.auth.limits import limiter, login_email_key, login_limit
 from web.auth.tokens import AuthError
 from web.db import get_conn, get_redis
 from web.errors import ApiError
+from web.json_body import field, json_object
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,12 @@ def _refresh_key(jti: str) -> str:
 
 
 def _read_credentials() -> tuple[str, str]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError("invalid_body", _("Send a JSON object with email and password."))
-    email = body.get("email")
-    password = body.get("password")
-    if not isinstance(email, str) or not email.strip():
+    body = json_object('{"email": "ana@example.com", "password": "..."}')
+    email = field(body, "email", "string", "")
+    password = field(body, "password", "string", "")
+    if not email.strip():
         raise ApiError("missing_field", _("The field email is missing or empty."), field="email")
-    if not isinstance(password, str) or not password:
+    if not password:
         raise ApiError("missing_field", _("The field password is missing or empty."), field="password")
     return email.strip(), password
 

@@ -19,6 +19,7 @@ from web.auth.rbac import require_role
 from web.dashboard import page_locale
 from web.db import get_conn
 from web.errors import ApiError
+from web.json_body import field, json_object, string_items
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +124,13 @@ def _settings_json(row: dict) -> Response:
 @require_role("admin")
 def put_settings(campaign_id: int) -> Response:
     _campaign(campaign_id)
-    data = request.get_json(silent=True) or {}
+    data = json_object('{"purpose": "sales", "packs": ["us-federal"], "retry_delays_s": {"busy": 600}}')
+    purpose = field(data, "purpose", "string", "")
+    packs = string_items(field(data, "packs", "list", []), "packs")
+    retry_delays_s = field(data, "retry_delays_s", "object", {})
     try:
         settings.save_campaign_rules(
-            get_conn(),
-            g.tenant_id,
-            campaign_id,
-            data.get("purpose", ""),
-            list(data.get("packs") or []),
-            dict(data.get("retry_delays_s") or {}),
-            shipped_packs(),
+            get_conn(), g.tenant_id, campaign_id, purpose, packs, retry_delays_s, shipped_packs()
         )
     except ValidationError as error:
         raise ApiError(
@@ -234,7 +232,7 @@ def _e164(value: str, field: str) -> str:
 @bp.post("/api/dnc")
 @require_role("admin", "supervisor", "agent")
 def add_dnc() -> Response:
-    data = request.get_json(silent=True) or {}
+    data = json_object('{"numbers": ["+13055550150"], "reason": "customer request"}')
     numbers = data.get("numbers")
     if not isinstance(numbers, list) or not numbers or len(numbers) > MAX_DNC_NUMBERS:
         raise ApiError(
@@ -242,10 +240,9 @@ def add_dnc() -> Response:
             _('Send "numbers" as a list of 1 to %(max)s phone numbers.', max=MAX_DNC_NUMBERS),
             field="numbers",
         )
-    phones = [_e164(number, "numbers") for number in numbers]
-    added = dnc.add_numbers(
-        get_conn(), g.tenant_id, phones, str(data.get("reason", ""))[:200], f"user:{g.user_id}"
-    )
+    phones = [_e164(number, "numbers") for number in string_items(numbers, "numbers")]
+    reason = field(data, "reason", "string", "")
+    added = dnc.add_numbers(get_conn(), g.tenant_id, phones, reason[:200], f"user:{g.user_id}")
     return jsonify({"numbers": len(phones), "added": added}), 201
 
 
@@ -297,7 +294,21 @@ def _read_dnc_csv(data: bytes) -> list[tuple[str, dt.date | None]]:
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     rows = []
-    for line_number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            # A cell over csv.field_size_limit() (128 KiB) or a stray NUL byte.
+            raise ApiError(
+                "invalid_file",
+                _("The CSV file is invalid at line %(line)s: %(error)s. Send one phone number per line.",
+                  line=reader.line_num, error=str(error)),
+                field="file",
+            ) from None
+        line_number = reader.line_num
         if not cells or not cells[0].strip():
             continue
         if line_number == 1 and not any(ch.isdigit() for ch in cells[0]):
