@@ -1,7 +1,10 @@
 """Translations with flask-babel: Spanish by default, English complete.
 
-The locale comes from the signed-in user's ``locale`` claim, then ``?lang=``,
-then the Accept-Language header, then ``Config.default_locale``. Catalogs
+The locale comes from ``?lang=``, then the dashboard's ``lang`` cookie (the
+language of the page the user is looking at), then the signed-in user's
+``locale`` claim, then the Accept-Language header, then
+``Config.default_locale``. The pages' JavaScript adds ``?lang=`` to every
+API call, so API errors match the page. Catalogs
 live in ``web/translations/<locale>/LC_MESSAGES/messages.po`` (source
 strings in English) and are compiled with ``pybabel compile -d web/translations``.
 """
@@ -16,14 +19,18 @@ SUPPORTED_LOCALES = ("es", "en")
 babel = Babel()
 
 
+# Cookie in which the dashboard pages store the locale chosen with ?lang=.
+LOCALE_COOKIE = "lang"
+
+
 def select_locale() -> str:
     """Pick the locale of the current request."""
+    for requested in (request.args.get("lang", ""), request.cookies.get(LOCALE_COOKIE, "")):
+        if requested in SUPPORTED_LOCALES:
+            return requested
     claims = g.get("claims")
     if claims and claims.get("locale") in SUPPORTED_LOCALES:
         return claims["locale"]
-    requested = request.args.get("lang", "")
-    if requested in SUPPORTED_LOCALES:
-        return requested
     best = request.accept_languages.best_match(SUPPORTED_LOCALES)
     if best:
         return best

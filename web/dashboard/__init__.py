@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, make_response, render_templa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from web.i18n import SUPPORTED_LOCALES
+from web.i18n import LOCALE_COOKIE, SUPPORTED_LOCALES
 from web.live import ABANDONMENT_ALERT_PCT
 
 bp = Blueprint(
@@ -27,7 +27,6 @@ bp = Blueprint(
     static_url_path="/dashboard/static",
 )
 
-LOCALE_COOKIE = "lang"
 LOCALE_COOKIE_MAX_AGE_S = 365 * 86400
 
 

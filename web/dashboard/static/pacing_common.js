@@ -35,7 +35,7 @@ const PacingPage = (() => {
       headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(payload);
     }
-    return fetch(url, options);
+    return fetch(DialerSession.withLang(url), options);
   }
 
   // Calls the API with the session's token, refreshing it once on a 401.

@@ -23,8 +23,16 @@ const DialerSession = (() => {
     sessionStorage.removeItem(TOKEN_KEY);
   }
 
+  // Adds the page's language to an API URL, so the API's error messages
+  // match the page even when the user's own locale differs.
+  function withLang(url) {
+    if (/[?&]lang=/.test(url)) return url;
+    const separator = url.includes("?") ? "&" : "?";
+    return `${url}${separator}lang=${encodeURIComponent(page.locale)}`;
+  }
+
   async function postJson(url, payload) {
-    return fetch(url, {
+    return fetch(withLang(url), {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
@@ -45,7 +53,7 @@ const DialerSession = (() => {
   async function logIn(email, password) {
     let response;
     try {
-      response = await postJson(`/api/auth/login?lang=${page.locale}`, { email, password });
+      response = await postJson("/api/auth/login", { email, password });
     } catch (error) {
       return { ok: false, message: strings.networkError };
     }
@@ -97,5 +105,5 @@ const DialerSession = (() => {
     window.location.assign(page.homeUrl);
   }
 
-  return { strings, locale: page.locale, accessToken, logIn, refresh, logOut, goToLogin, goHome };
+  return { strings, locale: page.locale, withLang, accessToken, logIn, refresh, logOut, goToLogin, goHome };
 })();
