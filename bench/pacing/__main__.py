@@ -316,11 +316,8 @@ def main(argv=None) -> None:
     else:
         rows = run_jobs(final_jobs, args.workers, "run", args.checkpoint)
     elapsed = time.time() - started
-    missing = [
-        list(_job_key(job))
-        for job in tuning_jobs + final_jobs
-        if _job_key(job) not in {**done, **_keys(rows)}
-    ]
+    finished = {**done, **_keys(tuning_rows), **_keys(rows)}
+    missing = [list(_job_key(job)) for job in tuning_jobs + final_jobs if _job_key(job) not in finished]
     merged = aggregate(rows)
     table = {cell: merged[cell] for cell in [*cells, *stress] if cell in merged}
     tick_ms = measure_tick_cost()

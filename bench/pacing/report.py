@@ -41,6 +41,7 @@ def write_markdown(path: Path, meta: dict, table: dict) -> None:
         "(their CPU time is counted, their wall time is not)",
         f"- CPU time of one tick of 100 campaigns (20 each of 5, 10, 25, 50, 100 agents): "
         f"{meta['tick_100_campaigns_ms']} ms",
+        *[f"- {note}" for note in meta.get("notes", [])],
         *_missing_lines(meta.get("missing_runs", [])),
         "",
         "Cells are `agents@live-answer rate`; the stress cases run 25 agents. Occupancy is talk /",
@@ -125,7 +126,7 @@ def goal_lines(table: dict) -> list[str]:
 
 
 def write_plot(path: Path, table: dict, teams) -> None:
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
     for axis, rate in zip(axes, ("20%", "30%"), strict=True):
         for pacer in PACERS:
             points = [
@@ -144,7 +145,9 @@ def write_plot(path: Path, table: dict, teams) -> None:
         axis.set_xlabel("agents")
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("occupancy (talk / logged-in)")
-    axes[1].legend(loc="lower right")
-    figure.tight_layout()
+    # One legend under both panels, so it covers no line.
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels))
+    figure.tight_layout(rect=(0.0, 0.08, 1.0, 1.0))
     figure.savefig(path, dpi=100)
     plt.close(figure)
