@@ -85,6 +85,9 @@ class Config:
     cdr_password: str = "cdr-secret"
     default_locale: str = "es"
     cookie_secure: bool = False
+    # Reverse proxies in front of the web tier that append to X-Forwarded-For;
+    # 0 means the client IP is the TCP peer's and the header is ignored.
+    trusted_proxies: int = 0
     # Seconds between ws.heartbeat messages on the dashboard's /ws socket.
     ws_heartbeat_s: float = 10.0
     # Open /ws sockets per web worker process. Each socket holds one gunicorn
@@ -141,6 +144,7 @@ class Config:
             "cdr_password": env.get("DIALER_CDR_PASSWORD", base.cdr_password),
             "default_locale": env.get("DIALER_DEFAULT_LOCALE", base.default_locale),
             "cookie_secure": env.get("DIALER_COOKIE_SECURE", "0") in ("1", "true", "yes"),
+            "trusted_proxies": _int(env, "DIALER_TRUSTED_PROXIES", base.trusted_proxies),
             "ws_heartbeat_s": _positive_float(env, "DIALER_WS_HEARTBEAT_S", base.ws_heartbeat_s),
             "ws_max_sockets": _int(env, "DIALER_WS_MAX_SOCKETS", base.ws_max_sockets),
             "log_level": env.get("DIALER_LOG_LEVEL", base.log_level).upper(),

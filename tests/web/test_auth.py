@@ -8,6 +8,8 @@ import jwt
 import pytest
 
 from tests.web.conftest import client_from, login
+from web import create_app
+from web.db import close_pool
 
 
 def _audit_actions(conn, tenant_id: int) -> list[str]:
@@ -76,7 +78,8 @@ def test_login_missing_field_named(client):
     assert "password" in response.json["error"]["message"]
 
 
-def test_login_rate_limited_per_ip(app, tenant):
+def test_login_rate_limited_per_ip(config, redis_client, tenant):
+    app = create_app(config, {"TESTING": True, "LOGIN_IP_RATE_LIMIT": "10/minute"})
     client = client_from(app, "10.250.0.1")
     statuses = [
         login(client, f"nobody{i}@example.invalid", "x").status_code for i in range(11)
@@ -84,6 +87,7 @@ def test_login_rate_limited_per_ip(app, tenant):
 
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429
+    close_pool(app)
 
 
 def test_login_rate_limited_per_email(app, tenant):

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 
 from web.auth import audit, tokens
-from web.auth.limits import limiter, login_email_key, login_limit
+from web.auth.limits import is_failed_login, limiter, login_email_key, login_ip_limit, login_limit
 from web.auth.tokens import AuthError
 from web.db import get_conn, get_redis
 from web.errors import ApiError
@@ -105,8 +105,8 @@ def _token_response(user: dict) -> Response:
 
 
 @bp.post("/login")
-@limiter.limit(login_limit)
-@limiter.limit(login_limit, key_func=login_email_key)
+@limiter.limit(login_ip_limit)
+@limiter.limit(login_limit, key_func=login_email_key, deduct_when=is_failed_login)
 def login() -> Response:
     email, password = _read_credentials()
 
