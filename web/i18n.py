@@ -11,8 +11,14 @@ strings in English) and are compiled with ``pybabel compile -d web/translations`
 
 from __future__ import annotations
 
+import functools
+from gettext import NullTranslations
+
 from flask import Flask, current_app, g, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+
+from dialer_common.cli import load_translations
 
 SUPPORTED_LOCALES = ("es", "en")
 
@@ -41,3 +47,20 @@ def init_app(app: Flask) -> None:
     """Install flask-babel on ``app`` with the project's locale selector."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DIALER"].default_locale)
     babel.init_app(app, locale_selector=select_locale)
+
+
+@functools.lru_cache(maxsize=len(SUPPORTED_LOCALES))
+def _shared_catalog(locale: str) -> NullTranslations:
+    return load_translations(locale)
+
+
+def shared_gettext(message: str) -> str:
+    """Translate a message of dialer_common (phone numbers, leads) to the request's locale.
+
+    The web catalog wins; the CLI's catalog in dialer_common/locale covers
+    the shared package's messages that the web catalog lacks.
+    """
+    translated = _(message)
+    if translated != message:
+        return translated
+    return _shared_catalog(str(get_locale() or current_app.config["DIALER"].default_locale)).gettext(message)

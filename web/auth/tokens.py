@@ -116,6 +116,14 @@ def decode_refresh_token(token: str, config: Config | None = None) -> dict:
     return _decode(token, _config(config).jwt_refresh_secret, "refresh")
 
 
+def _invalid_message(token_type: str):
+    # The refresh token travels in an HttpOnly cookie that only a new login
+    # replaces, so the Authorization header hint fits access tokens only.
+    if token_type == "refresh":
+        return _l("The refresh token is invalid: log in again.")
+    return _l("The token is invalid: log in again and send Authorization: Bearer <token>.")
+
+
 def _decode(token: str, secret: str, token_type: str) -> dict:
     if not token:
         raise AuthError(
@@ -132,15 +140,9 @@ def _decode(token: str, secret: str, token_type: str) -> dict:
     except jwt.ExpiredSignatureError:
         raise AuthError("token_expired", _l("The token has expired: log in again.")) from None
     except jwt.InvalidTokenError:
-        raise AuthError(
-            "token_invalid",
-            _l("The token is invalid: log in again and send Authorization: Bearer <token>."),
-        ) from None
+        raise AuthError("token_invalid", _invalid_message(token_type)) from None
     if claims.get("type") != token_type or not _has_numeric_ids(claims):
-        raise AuthError(
-            "token_invalid",
-            _l("The token is invalid: log in again and send Authorization: Bearer <token>."),
-        )
+        raise AuthError("token_invalid", _invalid_message(token_type))
     return claims
 
 

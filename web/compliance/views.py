@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import io
 import logging
 
 from flask import Blueprint, Response, current_app, g, jsonify, make_response, render_template, request
-from flask_babel import force_locale
+from flask_babel import force_locale, format_decimal, lazy_gettext
 from flask_babel import gettext as _
 
 from dialer_common.compliance import dnc, report, settings
@@ -19,6 +20,7 @@ from web.auth.rbac import require_role
 from web.dashboard import page_locale
 from web.db import get_conn
 from web.errors import ApiError
+from web.i18n import shared_gettext
 from web.json_body import field, json_object, string_items
 
 log = logging.getLogger(__name__)
@@ -148,32 +150,50 @@ def campaign_report(campaign_id: int) -> Response:
     return jsonify(data)
 
 
+# Labels of the report's fixed keys in the CSV's key column.
+CSV_KEY_LABELS = {
+    "rate_pct": lazy_gettext("abandonment rate (%)"),
+    "must_go_progressive": lazy_gettext("must switch to progressive"),
+    "unanswered": lazy_gettext("unanswered calls"),
+    "min_ring_s": lazy_gettext("shortest ring (s)"),
+    "avg_ring_s": lazy_gettext("average ring (s)"),
+    "gave_up_early": lazy_gettext("calls given up before the minimum ring"),
+    "min_required_s": lazy_gettext("minimum ring required (s)"),
+}
+
+
+def _csv_value(value) -> str:
+    """Format one CSV cell in the request's locale: yes/no for booleans, the locale's decimal mark."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float | decimal.Decimal):
+        return format_decimal(value)
+    return str(value)
+
+
+def _csv_key(key: str) -> str:
+    label = CSV_KEY_LABELS.get(key)
+    return str(label) if label is not None else key
+
+
 def _report_csv(data: dict) -> Response:
+    """Write the report as CSV; the section column keeps its code so filters work in any language."""
     out = io.StringIO()
     writer = csv.writer(out)
     abandonment = data["abandonment"]
     writer.writerow([_("section"), _("key"), _("value"), _("detail")])
-    writer.writerow(
-        [
-            "abandonment",
-            "rate_pct",
-            abandonment["rate_pct"],
-            f"{abandonment['abandoned']}/"
-            f"{abandonment['live_answers']} {abandonment['since']} .. {abandonment['until']}",
-        ]
-    )
-    writer.writerow(["abandonment", "must_go_progressive", abandonment["must_go_progressive"], ""])
+    counts = f"{_csv_value(abandonment['abandoned'])}/{_csv_value(abandonment['live_answers'])}"
+    writer.writerow(["abandonment", _csv_key("rate_pct"), _csv_value(abandonment["rate_pct"]),
+                     f"{counts} {abandonment['since']} .. {abandonment['until']}"])
+    writer.writerow(["abandonment", _csv_key("must_go_progressive"),
+                     _csv_value(abandonment["must_go_progressive"]), ""])
     for window in abandonment["daily_30_day_windows"]:
-        writer.writerow(
-            [
-                "abandonment_30_day_window",
-                window["window_end"],
-                window["rate_pct"],
-                f"{window['abandoned']}/{window['live_answers']}",
-            ]
-        )
+        writer.writerow(["abandonment_30_day_window", window["window_end"], _csv_value(window["rate_pct"]),
+                         f"{_csv_value(window['abandoned'])}/{_csv_value(window['live_answers'])}"])
     for key, value in data["ring_times"].items():
-        writer.writerow(["ring_times", key, value, ""])
+        writer.writerow(["ring_times", _csv_key(key), _csv_value(value), ""])
     for play in data["safe_harbor_plays"]:
         writer.writerow(["safe_harbor_play", play["call_uuid"], play["safe_harbor_at"], play["lead_id"]])
     for item in data["dnc_lists"]:
@@ -181,7 +201,9 @@ def _report_csv(data: dict) -> Response:
     for warning in data["dnc_warnings"]:
         writer.writerow(["dnc_warning", "", "", warning])
     for block in data["blocked_by_rule"]:
-        writer.writerow(["blocked_by_rule", block["rule"], block["blocked"], block["last_blocked_at"]])
+        writer.writerow(
+            ["blocked_by_rule", block["rule"], _csv_value(block["blocked"]), block["last_blocked_at"]]
+        )
     response = make_response(out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
@@ -216,6 +238,7 @@ def _page_strings() -> dict:
         "noData": _("No data in this period."),
         "yes": _("Yes"),
         "no": _("No"),
+        "heading": _("Compliance report · {name}"),
     }
 
 
@@ -226,7 +249,7 @@ def _e164(value: str, field: str) -> str:
     try:
         return to_e164(str(value))
     except InvalidPhoneNumber as error:
-        raise ApiError("invalid_number", error.render(_), field=field) from None
+        raise ApiError("invalid_number", error.render(shared_gettext), field=field) from None
 
 
 @bp.post("/api/dnc")

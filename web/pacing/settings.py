@@ -18,6 +18,7 @@ from dialer_common.pacing_settings import (
     PacingSettings,
     RangeUnit,
 )
+from web import json_body
 from web.errors import ApiError
 
 # API field (campaigns column) -> PacingSettings attribute.
@@ -73,6 +74,9 @@ def merge_settings(current: dict, body: object) -> dict:
                   name=field, allowed=", ".join(FIELD_TO_SETTING)),
                 field=field,
             )
+
+    for field in body:
+        json_body.field(body, field, "string" if field == "dial_mode" else "number")
 
     merged = {**current, **body}
     try:

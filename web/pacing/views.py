@@ -17,6 +17,7 @@ from web.json_body import json_object
 from web.live import ABANDONMENT_ALERT_PCT
 from web.pacing import pages, trend
 from web.pacing import settings as pacing_settings
+from web.pacing.reasons import translate_reason
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def _decision_json(row: dict) -> dict:
         "dial_level": float(row["dial_level"]),
         "multiplier": float(row["multiplier"]),
         "throttled": row["throttled"],
-        "reason": row["reason"],
+        "reason": translate_reason(row["reason"]),
     }
     if "inputs" in row:
         data["inputs"] = row["inputs"]

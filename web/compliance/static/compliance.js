@@ -6,6 +6,16 @@
 
   const strings = JSON.parse(document.getElementById("ui-strings").textContent);
   const root = document.getElementById("compliance-report");
+  // Numbers in the page's locale: Spanish pages show a decimal comma.
+  const numberFormat = new Intl.NumberFormat(document.body.dataset.locale, { maximumFractionDigits: 2 });
+
+  function number(value) {
+    return value === null || value === undefined ? null : numberFormat.format(value);
+  }
+
+  function percent(value) {
+    return value === null || value === undefined ? null : numberFormat.format(value) + " %";
+  }
 
   function text(id, value) {
     document.getElementById(id).textContent = value === null || value === undefined ? "—" : String(value);
@@ -37,15 +47,16 @@
 
   function render(report) {
     const abandonment = report.abandonment;
-    text("abandonment-rate", abandonment.rate_pct === null ? null : abandonment.rate_pct + " %");
-    text("abandonment-counts", abandonment.abandoned + " / " + abandonment.live_answers);
+    document.querySelector(".topbar__title").textContent = strings.heading.replace("{name}", report.campaign.name);
+    text("abandonment-rate", percent(abandonment.rate_pct));
+    text("abandonment-counts", number(abandonment.abandoned) + " / " + number(abandonment.live_answers));
     text("must-go-progressive", abandonment.must_go_progressive ? strings.yes : strings.no);
     fillRows("windows-body", abandonment.daily_30_day_windows,
-      (w) => [w.window_end, w.live_answers, w.abandoned, w.rate_pct === null ? null : w.rate_pct + " %"]);
-    text("ring-unanswered", report.ring_times.unanswered);
-    text("ring-min", report.ring_times.min_ring_s);
-    text("ring-avg", report.ring_times.avg_ring_s);
-    text("ring-early", report.ring_times.gave_up_early);
+      (w) => [w.window_end, number(w.live_answers), number(w.abandoned), percent(w.rate_pct)]);
+    text("ring-unanswered", number(report.ring_times.unanswered));
+    text("ring-min", number(report.ring_times.min_ring_s));
+    text("ring-avg", number(report.ring_times.avg_ring_s));
+    text("ring-early", number(report.ring_times.gave_up_early));
     fillRows("safe-harbor-body", report.safe_harbor_plays, (p) => [p.call_uuid, p.safe_harbor_at]);
     fillRows("dnc-body", report.dnc_lists, (l) => [l.registry, l.list_date, l.uploaded_at]);
     const warnings = document.getElementById("dnc-warnings");
@@ -54,7 +65,7 @@
       item.textContent = w;
       return item;
     }));
-    fillRows("blocks-body", report.blocked_by_rule, (b) => [b.rule, b.blocked, b.last_blocked_at]);
+    fillRows("blocks-body", report.blocked_by_rule, (b) => [b.rule, number(b.blocked), b.last_blocked_at]);
   }
 
   async function load() {
