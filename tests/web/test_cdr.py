@@ -354,3 +354,59 @@ def test_percent_decode_invalid_utf8_rejected():
         _percent_decode("%C3%28")
 
     assert error.value.reason == "malformed"
+
+
+def _raw_document(tenant_id: int, call_uuid: str) -> dict:
+    request = read_request(HTTP_FILES[0].parent.parent / "raw" / "originate_busy.http")
+    return json.loads(for_tenant(request, tenant_id, uuid=call_uuid))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected_code"),
+    [
+        (lambda doc: doc["variables"].update(hangup_cause="A\u0000B"), "invalid_variable"),
+        (lambda doc: doc["variables"].update(direction={"a": 1}), "invalid_variable"),
+        (lambda doc: doc.update(switchname=["x"]), "invalid_variable"),
+        (lambda doc: doc["variables"].update(dialer_attempt_id=123), "invalid_variable"),
+        (lambda doc: doc["variables"].update(start_uepoch="4102444800000000"), "invalid_variable"),
+        (lambda doc: doc["variables"].update(start_uepoch="-5"), "invalid_variable"),
+    ],
+    ids=["nul", "dict direction", "list switchname", "int attempt id", "year 2100", "before 1970"],
+)
+def test_ingest_bad_values_422_and_ingest_goes_on(client, conn, tenant, change, expected_code):
+    bad_uuid = str(uuid.uuid4())
+    document = _raw_document(tenant["id"], bad_uuid)
+    change(document)
+
+    response = _post(client, json.dumps(document).encode(), "application/json", bad_uuid)
+
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] == expected_code
+    assert _rows(conn, bad_uuid) == []
+    good_uuid = str(uuid.uuid4())
+    good = _post(client, json.dumps(_raw_document(tenant["id"], good_uuid)).encode(), "application/json",
+                 good_uuid)
+    assert good.status_code == 200, good.json
+    assert len(_rows(conn, good_uuid)) == 1
+
+
+def test_ingest_callflow_times_not_object(client, conn, tenant):
+    call_uuid = str(uuid.uuid4())
+    document = _raw_document(tenant["id"], call_uuid)
+    document["callflow"][-1]["times"] = 5
+
+    response = _post(client, json.dumps(document).encode(), "application/json", call_uuid)
+
+    assert response.status_code == 200, response.json
+    assert len(_rows(conn, call_uuid)) == 1
+
+
+def test_ingest_deeply_nested_json_400(client, conn):
+    before = _cdr_count(conn)
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    response = _post(client, body, "application/json")
+
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "malformed"
+    assert _cdr_count(conn) == before

@@ -21,6 +21,12 @@ INT4_VARIABLES = frozenset({"billsec", "duration", "sip_term_status", "sip_invit
 INT4_MAX = 2**31 - 1
 INT8_MAX = 2**63 - 1
 
+# Start times outside these bounds are not a call's: a CDR from before the
+# year 2000, or more than a day ahead of this server's clock, is rejected so it
+# cannot sit in every report window.
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_CLOCK_SKEW = timedelta(days=1)
+
 # Channel variables the orchestrator sets on every originate (and exports to
 # the agent leg with cc_export_vars); a CDR without a tenant cannot be stored.
 REQUIRED_VARIABLES = ("dialer_tenant_id",)
@@ -39,9 +45,16 @@ def cdr_columns(document: dict, call_uuid_hint: str | None = None) -> dict:
 
     profile = _first_profile(document)
     started_at = _started_at(variables, document, call_uuid)
+    if not EARLIEST_START <= started_at <= datetime.now(UTC) + MAX_CLOCK_SKEW:
+        raise CdrError("invalid_variable", f"CDR start time {started_at.isoformat()} is not plausible: expected "
+                                           "a time after 2000 and not ahead of this server's clock; check the "
+                                           "media node's clock", call_uuid)
     billsec = _integer(variables, "billsec", call_uuid) or 0
     answer_epoch = _integer(variables, "answer_epoch", call_uuid) or 0
     safe_harbor_ms = _integer(variables, "dialer_safe_harbor_ms", call_uuid)
+
+    def text(value, name: str) -> str | None:
+        return _text(value, name, call_uuid)
 
     return {
         "tenant_id": _integer(variables, "dialer_tenant_id", call_uuid),
@@ -51,10 +64,12 @@ def cdr_columns(document: dict, call_uuid_hint: str | None = None) -> dict:
         "attempt_id": _uuid_variable(variables, "dialer_attempt_id", call_uuid),
         "campaign_id": _integer(variables, "dialer_campaign_id", call_uuid),
         "lead_id": _integer(variables, "dialer_lead_id", call_uuid),
-        "switchname": document.get("switchname"),
-        "direction": variables.get("direction"),
-        "caller_id_number": variables.get("origination_caller_id_number") or profile.get("caller_id_number"),
-        "destination_number": _destination_number(document, profile),
+        "switchname": text(document.get("switchname"), "switchname"),
+        "direction": text(variables.get("direction"), "direction"),
+        "caller_id_number": text(
+            variables.get("origination_caller_id_number") or profile.get("caller_id_number"), "caller_id_number"
+        ),
+        "destination_number": text(_destination_number(document, profile), "destination_number"),
         "answered_at": _epoch_time(variables, "answer", call_uuid),
         "ended_at": _epoch_time(variables, "end", call_uuid),
         # "Answered" is answer_epoch > 0 or billsec > 0; duration counts ringing too.
@@ -62,17 +77,17 @@ def cdr_columns(document: dict, call_uuid_hint: str | None = None) -> dict:
         "billsec": billsec,
         "duration": _integer(variables, "duration", call_uuid) or 0,
         "pdd_ms": pdd_ms(variables),
-        "hangup_cause": variables.get("hangup_cause"),
+        "hangup_cause": text(variables.get("hangup_cause"), "hangup_cause"),
         "sip_status": _sip_status(variables, call_uuid),
-        "amd_result": variables.get("dialer_amd_result"),
+        "amd_result": text(variables.get("dialer_amd_result"), "dialer_amd_result"),
         "live": _flag(variables, "dialer_live"),
         "abandoned": _flag(variables, "dialer_abandoned"),
         "safe_harbor_played": safe_harbor_ms is not None and safe_harbor_ms > 0,
         "safe_harbor_at": _from_ms(safe_harbor_ms, "dialer_safe_harbor_ms", call_uuid) if safe_harbor_ms
         else None,
-        "agent_name": variables.get("dialer_agent"),
-        "trunk": variables.get("dialer_trunk_id"),
-        "did": variables.get("dialer_did"),
+        "agent_name": text(variables.get("dialer_agent"), "dialer_agent"),
+        "trunk": text(variables.get("dialer_trunk_id"), "dialer_trunk_id"),
+        "did": text(variables.get("dialer_did"), "dialer_did"),
     }
 
 
@@ -121,7 +136,8 @@ def _started_at(variables: dict, document: dict, call_uuid: str) -> datetime:
         return _from_s(start_s, "start_epoch", call_uuid)
     callflow = document.get("callflow")
     if isinstance(callflow, list) and callflow and isinstance(callflow[-1], dict):
-        created = str(callflow[-1].get("times", {}).get("created_time", "0"))
+        times = callflow[-1].get("times")
+        created = str(times.get("created_time", "0")) if isinstance(times, dict) else "0"
         if created.isdigit() and int(created) > 0:
             return _from_us(int(created), "created_time", call_uuid)
     raise CdrError("missing_variable", "CDR has no start time (start_epoch or callflow times): "
@@ -185,6 +201,19 @@ def _integer(variables: dict, name: str, call_uuid: str) -> int | None:
     return number
 
 
+def _text(value, name: str, call_uuid: str) -> str | None:
+    """Return ``value`` for a text column; mod_json_cdr sends strings, so anything else is malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CdrError("invalid_variable", f"CDR field {name}={value!r} is not a string: mod_json_cdr sends "
+                                           "every variable as a string", call_uuid)
+    if "\x00" in value:
+        raise CdrError("invalid_variable", f"CDR field {name} contains a NUL character, which PostgreSQL "
+                                           "cannot store in text", call_uuid)
+    return value
+
+
 def _safe_int(value) -> int | None:
     try:
         return int(value)
@@ -198,7 +227,7 @@ def _uuid_variable(variables: dict, name: str, call_uuid: str) -> str | None:
         return None
     try:
         return str(uuid.UUID(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is not a UUID", call_uuid) from None
 
 

@@ -90,6 +90,9 @@ def _loads(text: str) -> dict:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CdrError("malformed", f"CDR JSON is invalid or truncated: {exc.msg} at char {exc.pos}") from None
+    except RecursionError:
+        raise CdrError("malformed", "CDR JSON is nested too deeply: a mod_json_cdr document is a few levels deep")\
+            from None
     if not isinstance(document, dict):
         raise CdrError("malformed", "CDR JSON must be an object with a variables object")
     return document
