@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import logging
 import os
 import socket
@@ -57,9 +58,9 @@ from dialer_common.live import CampaignCounters, LiveCounters
 from dialer_common.phone import mask
 from orchestrator import store
 from orchestrator.agents import AgentBoard, AgentInfo
-from orchestrator.calls import Attempt, CallEnd, CallTracker, StateChange
+from orchestrator.calls import LOST_CAUSE, Attempt, CallEnd, CallTracker, StateChange
 from orchestrator.campaigns import CampaignRuntime, check_campaign, choose_dids, note_lead_supply, place_dials
-from orchestrator.esl_client import EslClient
+from orchestrator.esl_client import EslClient, EslError
 from orchestrator.lease import DEFAULT_RENEW_S, LeaseManager
 from orchestrator.pacing_state import OUTCOME_WINDOW_S, build_pacing_state, split_dials
 from orchestrator.predictive import AbandonmentCounts, PacingMode, PacingSettingError
@@ -99,6 +100,32 @@ class TakeOver:
 
     runtime: CampaignRuntime
     attempts: list[Attempt]
+
+
+@dataclass(frozen=True)
+class EndMissing:
+    """Queued to the event loop: adopted attempts whose channel the switch no longer has."""
+
+    switch_name: str
+    attempt_ids: list[str]
+
+
+# How long after a takeover the adopted calls are checked against the switch's
+# channel list, and how old a pending attempt must be before a missing channel
+# means it is gone (the list is read from the core database, which lags events).
+RECONCILE_DELAY_S = 3.0
+RECONCILE_MIN_AGE_S = 15.0
+
+
+def channel_uuids(show_channels_json: str) -> set[str] | None:
+    """Return the channel UUIDs in a ``show channels as json`` reply, or None if it is not one."""
+    try:
+        listing = json.loads(show_channels_json)
+    except ValueError:
+        return None
+    if not isinstance(listing, dict) or "row_count" not in listing:
+        return None
+    return {row.get("uuid") for row in listing.get("rows", []) if isinstance(row, dict)}
 
 
 class Orchestrator:
@@ -257,6 +284,9 @@ class Orchestrator:
             if isinstance(item, TakeOver):
                 changes += self._take_over(item, now_s)
                 continue
+            if isinstance(item, EndMissing):
+                changes += self._end_missing(item)
+                continue
             switch_name, event = item
             try:
                 if event.subclass == "callcenter::info":
@@ -281,10 +311,53 @@ class Orchestrator:
             return []
         self.campaigns[campaign.id] = item.runtime
         changes = self.tracker.take_over(campaign.id, item.attempts, now_s)
+        if item.attempts:
+            gevent.spawn(self._reconcile_adopted, [attempt.id for attempt in item.attempts])
         log.info(
             "campaign.taken_over campaign_id=%s tenant_id=%s orchestrator_id=%s calls_adopted=%d events_replayed=%d",
             campaign.id, campaign.tenant_id, self.orchestrator_id, len(item.attempts), len(changes),
         )
+        return changes
+
+    def _reconcile_adopted(self, attempt_ids: list[str]) -> None:
+        """End adopted calls the switch no longer has, e.g. left by an orchestrator that died.
+
+        Without this a call that ended while nobody followed its switch would
+        count as a line out until the silence sweep, hours later, and hold
+        back the campaign's dials.
+        """
+        gevent.sleep(RECONCILE_DELAY_S)
+        by_switch: dict[str, list[str]] = {}
+        now_s = time.monotonic()
+        for attempt_id in attempt_ids:
+            attempt = self.tracker.attempts.get(attempt_id)
+            if attempt is not None and now_s - attempt.sent_s >= RECONCILE_MIN_AGE_S:
+                by_switch.setdefault(attempt.switch_name, []).append(attempt_id)
+        for switch_name, ids in by_switch.items():
+            client = self.clients.get(switch_name)
+            if client is None or not client.connected:
+                continue
+            try:
+                uuids = channel_uuids(client.api("show channels as json"))
+            except EslError as error:
+                log.warning("reconcile.failed switch=%s error=%s", switch_name, error)
+                continue
+            if uuids is None:
+                log.warning("reconcile.unreadable switch=%s: the channel list is not JSON", switch_name)
+                continue
+            missing = [attempt_id for attempt_id in ids if attempt_id not in uuids]
+            if missing:
+                self.events.put(EndMissing(switch_name, missing))
+
+    def _end_missing(self, item: EndMissing) -> list:
+        changes = []
+        for attempt_id in item.attempt_ids:
+            end = self.tracker.fail(attempt_id, LOST_CAUSE)
+            if end is not None:
+                changes.append(end)
+        if changes:
+            log.warning("reconcile.ended switch=%s attempts=%d: adopted calls the switch no longer has",
+                        item.switch_name, len(changes))
         return changes
 
     def _store_changes(self, conn, changes: list) -> None:
