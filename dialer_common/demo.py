@@ -7,6 +7,7 @@ user's password changes only when a password is given.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
 from dataclasses import dataclass
@@ -161,3 +162,22 @@ def seed(conn, email: str | None = None, password: str | None = None) -> SeedRes
     return SeedResult(
         tenant_id, campaign_id, admin_email, admin_password, SUPERVISOR_EMAIL, supervisor_password
     )
+
+
+def calling_hours_offset_s(now: datetime.datetime | None = None) -> int:
+    """Return the seconds that move ``now`` to 19:00 UTC of the latest weekday that is no US federal holiday.
+
+    At 19:00 UTC every US zone from Hawaii (09:00) to New York (14:00) is
+    inside the federal 08:00-21:00 window, so the demo and the end-to-end
+    tests dial at any hour when the compliance gate's clock is shifted by this
+    (``DIALER_COMPLIANCE_CLOCK_OFFSET_S``). Production never sets it.
+    """
+    import holidays
+
+    now = now or datetime.datetime.now(datetime.UTC)
+    us_holidays = holidays.country_holidays("US")
+    day = now.date()
+    while day.weekday() >= 5 or day in us_holidays:
+        day -= datetime.timedelta(days=1)
+    target = datetime.datetime.combine(day, datetime.time(19, 0), tzinfo=datetime.UTC)
+    return int((target - now).total_seconds())

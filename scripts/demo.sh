@@ -65,6 +65,14 @@ start_bg() {
   pids+=($!)
 }
 
+# The demo leads are US numbers: shift the compliance gate's clock into the
+# federal calling window so the demo dials at any hour. Production never sets it.
+if [ -z "${DIALER_COMPLIANCE_CLOCK_OFFSET_S:-}" ]; then
+  DIALER_COMPLIANCE_CLOCK_OFFSET_S=$("$PY" -c 'from dialer_common.demo import calling_hours_offset_s as f; print(f())')
+  export DIALER_COMPLIANCE_CLOCK_OFFSET_S
+  echo "Demo: calling windows follow a clock shifted by ${DIALER_COMPLIANCE_CLOCK_OFFSET_S} s (19:00 UTC of a weekday)."
+fi
+
 "$PY" -m dialer_common.cli db migrate
 "$PY" -m dialer_common.cli db partitions --days 7
 seed_output=$("$PY" -m dialer_common.cli demo seed)

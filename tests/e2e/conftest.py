@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from dialer_common.demo import calling_hours_offset_s
 from tests.conftest import ROOT, free_port
 
 PYTHON = sys.executable
@@ -101,6 +102,8 @@ def stack_env(config, tmp_path) -> dict[str, str]:
             "DIALER_SIM_PORT": str(sim_port),
             "DIALER_ESL_SWITCHES": f"sim1=127.0.0.1:{sim_port}:ClueCon",
             "DIALER_DEFAULT_LOCALE": "es",
+            # Inside every US calling window whatever the hour the suite runs.
+            "DIALER_COMPLIANCE_CLOCK_OFFSET_S": str(calling_hours_offset_s()),
             "DEMO_EMAIL": "supervisora@demo.example",
             "DEMO_PASSWORD": "Demo-Clave-2026",
         }
