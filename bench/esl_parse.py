@@ -4,6 +4,7 @@ The input is every text/event-plain frame of the originate_* and callcenter_*
 recordings, repeated to about ``--events`` events and fed to FrameParser in
 64 KiB pieces, as a socket read would deliver them. Two passes:
 
+- parse: frames and events, with the event name and Unique-ID read;
 - dispatch: parse_event plus the headers the orchestrator reads for that
   event type (the table DISPATCH_READS mirrors orchestrator/calls.py and
   orchestrator/agents.py);
@@ -67,7 +68,9 @@ def run(stream: bytes, repeats: int, mode: str) -> tuple[int, float]:
         for offset in range(0, len(stream), READ_BYTES):
             for frame in parser.feed(view[offset : offset + READ_BYTES]):
                 event = parse_event(frame)
-                if mode == "full":
+                if mode == "parse":
+                    event.uuid
+                elif mode == "full":
                     event.headers
                 elif mode == "worst":
                     for header in WORST_CASE_HEADERS:
@@ -98,6 +101,7 @@ def main() -> None:
 
     rows = []
     passes = (
+        ("parse (frame, event name, Unique-ID)", "parse"),
         ("dispatch (orchestrator reads)", "dispatch"),
         ("worst case (5 headers, mostly absent)", "worst"),
         ("all headers (Event.headers)", "full"),
