@@ -71,7 +71,8 @@ def init_app(app: Flask) -> None:
 
 def _drop_retry_after(response: Response) -> Response:
     # flask-limiter adds Retry-After to every response of a limited route
-    # once headers are on, but it means "you were limited" only on a 429.
-    if response.status_code != 429:
+    # once headers are on, which tells a client that just succeeded to wait.
+    # Error responses keep theirs (429 from the limiter, 503 from CDR ingest).
+    if response.status_code < 400:
         response.headers.pop("Retry-After", None)
     return response
