@@ -110,11 +110,11 @@ def test_campaign_patch_invalid_rejected(client, auth_headers, tenant, body):
 
 
 def test_campaign_patch_message_names_value(client, auth_headers, tenant):
-    # The admin's locale claim (es) wins over ?lang=en.
+    # ?lang=en (the page's language) wins over the admin's locale claim (es).
     response = client.patch(f"/api/campaigns/{tenant['campaign_id']}?lang=en", json={"status": "finished"},
                             headers=auth_headers)
 
-    assert response.json["error"]["message"] == "Estado 'finished' no válido: use uno de running, paused."
+    assert response.json["error"]["message"] == "Invalid status 'finished': use one of running, paused."
 
 
 @pytest.mark.parametrize("role", ["agent", "viewer"])
