@@ -22,7 +22,9 @@ from web.pacing import bp as pacing_bp
 
 log = logging.getLogger(__name__)
 
-# Connections per worker: one per gunicorn thread.
+# PostgreSQL connections per worker. The demo runs 64 threads, but up to 32
+# of them hold /ws sockets, which read through the live reader's own
+# connection; a request that finds every pooled connection busy waits 5 s.
 DB_POOL_SIZE = 32
 
 

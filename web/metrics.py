@@ -23,9 +23,16 @@ import time
 import psycopg2
 import redis
 from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from web.db import DatabaseUnavailable, get_conn, get_redis
 
@@ -117,7 +124,7 @@ def live_gauges(client: redis.Redis, prefix: str) -> list[GaugeMetricFamily]:
     pipe = client.pipeline(transaction=False)
     for match in matches:
         pipe.hgetall(match.group(0))
-    for match, values in zip(matches, pipe.execute()):
+    for match, values in zip(matches, pipe.execute(), strict=True):
         tenant, campaign = match.groups()
         for field, family in families.items():
             if field in values:

@@ -100,7 +100,8 @@ def gunicorn_server(env: dict[str, str], *options: str, workers: int = 2, thread
     if not any(option.startswith(("--control-socket", "--no-control-socket")) for option in options):
         options = ("--no-control-socket", *options)
     command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", str(threads),
+        str(ROOT / ".venv" / "bin" / "gunicorn"), "-k", "gthread",
+        "-w", str(workers), "--threads", str(threads),
         "-b", f"127.0.0.1:{port}", *options, "web:create_app()",
     ]
     # A file, not a pipe, takes gunicorn's output, so a full pipe cannot block the server.

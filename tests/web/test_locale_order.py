@@ -18,7 +18,8 @@ def _english_user_headers(client, conn, tenant) -> dict:
     email = f"en-{uuid.uuid4().hex[:6]}@{tenant['slug']}.example"
     with db.transaction(conn) as cur:
         cur.execute(
-            "INSERT INTO users (tenant_id, email, password_hash, role, locale) VALUES (%s, %s, %s, 'admin', 'en')",
+            "INSERT INTO users (tenant_id, email, password_hash, role, locale)"
+            " VALUES (%s, %s, %s, 'admin', 'en')",
             (tenant["id"], email, PasswordHasher().hash("Clave-456")),
         )
     response = login(client, email, "Clave-456")

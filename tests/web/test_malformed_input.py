@@ -44,7 +44,9 @@ def test_wrong_shape_is_400(client, auth_headers, tenant, method, path, body):
 def test_deeply_nested_json_is_400(client, auth_headers, tenant, method, path):
     url = path.format(campaign=tenant["campaign_id"])
 
-    response = getattr(client, method)(url, data=DEEP_JSON, content_type="application/json", headers=auth_headers)
+    send = getattr(client, method)
+
+    response = send(url, data=DEEP_JSON, content_type="application/json", headers=auth_headers)
 
     assert response.status_code == 400
     assert response.json["error"]["code"] == "invalid_json"
@@ -65,7 +67,9 @@ def test_huge_csv_field_is_400(app, tenant, auth_headers):
     big = b"+1305" + b"5" * (60 * 1024 * 1024) + b"\n"
     data = {"file": (io.BytesIO(big), "dnc.csv"), "registry": "internal"}
 
-    response = client.post("/api/dnc/upload", data=data, headers=auth_headers, content_type="multipart/form-data")
+    response = client.post(
+        "/api/dnc/upload", data=data, headers=auth_headers, content_type="multipart/form-data"
+    )
 
     assert response.status_code == 400
     assert response.json["error"]["code"] == "invalid_file"

@@ -62,7 +62,7 @@ def test_alert_rules_use_exported_metrics(client, conn, tenant, redis_client, co
     for rule in rules:
         names, labels = _expression_parts(rule["expr"])
         for name in names - PROMETHEUS_SERIES:
-            assert name in exported, f"alert {rule['alert']} queries {name}, which /api/metrics does not export"
+            assert name in exported, f"alert {rule['alert']} queries {name}, not exported by /api/metrics"
             missing = labels - exported[name]
             assert not missing, f"alert {rule['alert']} uses labels {sorted(missing)} that {name} lacks"
             checked += 1

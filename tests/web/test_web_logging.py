@@ -12,8 +12,6 @@ from tests.conftest import ROOT
 from tests.web.conftest import gunicorn_env, gunicorn_server
 
 DEMO = ROOT / "scripts" / "demo.sh"
-# The flags of the demo's gunicorn command that decide where logs go.
-LOGGING_FLAGS = ("--error-logfile", "--log-level", "--capture-output", "--no-control-socket", "--control-socket")
 
 
 def _demo_gunicorn_arguments() -> list[str]:
