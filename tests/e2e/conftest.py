@@ -122,7 +122,7 @@ def stack(stack_env, tmp_path):
             "web",
             [
                 str(Path(PYTHON).parent / "gunicorn"),
-                "-k", "gthread", "--threads", "16", "-w", "1",
+                "-k", "gthread", "--threads", "16", "-w", "1", "--no-control-socket",
                 "-b", f"127.0.0.1:{web_port}", "web:create_app()",
             ],
         )
