@@ -198,7 +198,7 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
                DIALER_JWT_ACCESS_SECRET=secrets.token_urlsafe(48),
                DIALER_JWT_REFRESH_SECRET=secrets.token_urlsafe(48))
     command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "-k", "gthread", "--threads", str(threads),
-               "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "web:create_app()"]
+               "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--no-control-socket", "web:create_app()"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
