@@ -188,6 +188,12 @@ class Location:
     signal: str
 
 
+# Whole ZIP codes that belong to another state or territory than their
+# prefix: 96799 (Pago Pago, American Samoa, UTC-11) shares the prefix 967 with
+# Hawaii (UTC-10). Keeping it out of 967 keeps Hawaii's state zones to Honolulu.
+ZIP5_EXCEPTIONS = {"96799": ZipEntry("AS", ("Pacific/Pago_Pago",))}
+
+
 def zip3_entry(postal_code: str | None) -> ZipEntry | None:
     """Return the table entry of a US ZIP code (``33101`` or ``33101-1234``), or None."""
     if not postal_code:
@@ -195,7 +201,7 @@ def zip3_entry(postal_code: str | None) -> ZipEntry | None:
     text = postal_code.strip()
     if len(text) < 5 or not text[:5].isdigit():
         return None
-    return ZIP3.get(text[:3])
+    return ZIP5_EXCEPTIONS.get(text[:5]) or ZIP3.get(text[:3])
 
 
 def resolve(
