@@ -57,12 +57,21 @@ def _render_page(template: str, strings) -> Response:
             other_locale="en" if locale == "es" else "es",
             strings=strings(),
         )
+    return page_response(body, locale)
+
+
+# Pages load only their own scripts and styles and open no other origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+)
+
+
+def page_response(body: str, locale: str) -> Response:
+    """Wrap a rendered page with the dashboard's headers, and keep a ``?lang=`` choice in a cookie."""
     response = make_response(body)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-        "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-    )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     if request.args.get("lang") in SUPPORTED_LOCALES:
         response.set_cookie(
             LOCALE_COOKIE, locale, max_age=LOCALE_COOKIE_MAX_AGE_S, samesite="Lax",

@@ -7,19 +7,13 @@ live in ``web/dashboard/templates`` and ``web/dashboard/static``.
 
 from __future__ import annotations
 
-from flask import Response, current_app, make_response, render_template, request, url_for
+from flask import Response, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from dialer_common.pacing_settings import PacingMode
-from web.dashboard import LOCALE_COOKIE, LOCALE_COOKIE_MAX_AGE_S, page_locale
-from web.i18n import SUPPORTED_LOCALES
+from web.dashboard import page_locale, page_response
 from web.pacing import settings as pacing_settings
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-    "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-)
 
 
 def render(template: str, strings, campaign_id: int) -> Response:
@@ -37,15 +31,7 @@ def render(template: str, strings, campaign_id: int) -> Response:
             autoprotect_url=url_for("pacing.autoprotect_page", campaign_id=campaign_id),
             trend_url=url_for("pacing.trend_page", campaign_id=campaign_id),
         )
-    response = make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    if request.args.get("lang") in SUPPORTED_LOCALES:
-        response.set_cookie(
-            LOCALE_COOKIE, locale, max_age=LOCALE_COOKIE_MAX_AGE_S, samesite="Lax",
-            secure=current_app.config["DIALER"].cookie_secure,
-        )
-    return response
+    return page_response(body, locale)
 
 
 def _mode_labels() -> dict:
