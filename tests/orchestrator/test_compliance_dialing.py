@@ -66,9 +66,9 @@ def test_closed_window_lead_not_dialed(conn, tenant, switch, make_gate):
     blocks = blocks_of(conn, closed_lead)
     assert [block["rule"] for block in blocks] == ["us-federal:hours"]
     assert "08:00" in blocks[0]["reason"]
-    # Hawaii's candidate zones are Pacific/Honolulu and Pacific/Pago_Pago
-    # (UTC-11), so the window opens at 08:00 in Pago Pago, 19:00 UTC.
-    opens_at = dt.datetime(2031, 3, 12, 19, 0, tzinfo=dt.UTC)
+    # Hawaii's zone is Pacific/Honolulu (UTC-10, no daylight saving time),
+    # so the window opens at 08:00 there, 18:00 UTC.
+    opens_at = dt.datetime(2031, 3, 12, 18, 0, tzinfo=dt.UTC)
     assert blocks[0]["retry_at"] == opens_at
     lead = lead_row(conn, closed_lead)
     assert lead["status"] == "new"
