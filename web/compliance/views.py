@@ -214,14 +214,25 @@ def _report_csv(data: dict) -> Response:
 
 @bp.get("/compliance/campaigns/<int:campaign_id>")
 def report_page(campaign_id: int) -> Response:
+    return _page_response("compliance_report.html", _page_strings, campaign_id=campaign_id)
+
+
+@bp.get("/compliance/dnc")
+def dnc_page() -> Response:
+    registries = sorted({registry.name for pack in shipped_packs() for registry in pack.registries})
+    return _page_response("compliance_dnc.html", _dnc_page_strings, registries=registries)
+
+
+def _page_response(template: str, strings, **context) -> Response:
+    """Render a page in the ``?lang=`` or cookie locale; its data comes from the API with the token."""
     locale = page_locale()
     with force_locale(locale):
         body = render_template(
-            "compliance_report.html",
+            template,
             locale=locale,
-            campaign_id=campaign_id,
             other_locale="en" if locale == "es" else "es",
-            strings=_page_strings(),
+            strings=strings(),
+            **context,
         )
     response = make_response(body)
     response.headers["Cache-Control"] = "no-store"
@@ -239,6 +250,20 @@ def _page_strings() -> dict:
         "yes": _("Yes"),
         "no": _("No"),
         "heading": _("Compliance report · {name}"),
+    }
+
+
+def _dnc_page_strings() -> dict:
+    return {
+        "networkError": _("The server cannot be reached: check the connection and try again."),
+        "sessionExpired": _("Your session has expired: log in again."),
+        "noNumbers": _("Write at least one phone number, one per line."),
+        "addedSummary": _("{added} numbers added to the internal list, {listed} were already on it."),
+        "rejectedSummary": _("{count} lines rejected:"),
+        "uploadSummary": _("{numbers} numbers stored from the {registry} copy."),
+        "listed": _("{number} is on the do-not-call list."),
+        "notListed": _("{number} is not on any do-not-call list."),
+        "internal": _("internal list"),
     }
 
 
@@ -263,10 +288,32 @@ def add_dnc() -> Response:
             _('Send "numbers" as a list of 1 to %(max)s phone numbers.', max=MAX_DNC_NUMBERS),
             field="numbers",
         )
-    phones = [_e164(number, "numbers") for number in string_items(numbers, "numbers")]
+    skip_invalid = data.get("skip_invalid", False)
+    if not isinstance(skip_invalid, bool):
+        raise ApiError(
+            "invalid_field", _("The field skip_invalid must be true or false."), field="skip_invalid"
+        )
+    phones, rejected = _parse_numbers(string_items(numbers, "numbers"), skip_invalid)
     reason = field(data, "reason", "string", "")
-    added = dnc.add_numbers(get_conn(), g.tenant_id, phones, reason[:200], f"user:{g.user_id}")
-    return jsonify({"numbers": len(phones), "added": added}), 201
+    added = 0
+    if phones:
+        added = dnc.add_numbers(get_conn(), g.tenant_id, phones, reason[:200], f"user:{g.user_id}")
+    body = {"numbers": len(phones), "added": added, "accepted": phones, "rejected": rejected}
+    return jsonify(body), 201
+
+
+def _parse_numbers(numbers: list[str], skip_invalid: bool) -> tuple[list[str], list[dict]]:
+    """Convert numbers to E.164; an invalid one raises ApiError, or with skip_invalid goes to rejected."""
+    if not skip_invalid:
+        return [_e164(number, "numbers") for number in numbers], []
+    phones = []
+    rejected = []
+    for number in numbers:
+        try:
+            phones.append(to_e164(str(number)))
+        except InvalidPhoneNumber as error:
+            rejected.append({"number": number, "message": error.render(shared_gettext)})
+    return phones, rejected
 
 
 @bp.post("/api/dnc/upload")
