@@ -45,8 +45,8 @@ def live_server(config):
 
 @pytest.fixture
 def short_token_server(config):
-    """A server whose access tokens expire 2 s after they are issued."""
-    with serve(dataclasses.replace(config, ws_heartbeat_s=1.0, access_token_ttl_s=2)) as base_url:
+    """A server whose access tokens expire 5 s after they are issued."""
+    with serve(dataclasses.replace(config, ws_heartbeat_s=1.0, access_token_ttl_s=5)) as base_url:
         yield base_url
 
 

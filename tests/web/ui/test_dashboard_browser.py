@@ -142,7 +142,7 @@ def test_dashboard_refreshes_expired_token(browser, short_token_server, tenant):
     wait_for(browser, '#connection-status[data-state="connected"]')
     first_token = browser.execute_script(READ_TOKEN_JS)
 
-    # The server closes the socket when the 2 s token expires, and the page
+    # The server closes the socket when the 5 s token expires, and the page
     # refreshes the token through the refresh cookie and reconnects.
     WebDriverWait(browser, WAIT_S).until(
         lambda d: d.execute_script(READ_TOKEN_JS) not in (first_token, None)
