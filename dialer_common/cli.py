@@ -320,12 +320,14 @@ def cmd_demo_seed(ctx: Context, args: argparse.Namespace) -> int:
         slug=demo.TENANT_SLUG,
         campaign_id=result.campaign_id,
     )
-    for email, password in (
-        (result.admin_email, result.admin_password),
-        (result.supervisor_email, result.supervisor_password),
+    # DEMO_PASSWORD sets the admin's password only.
+    unchanged_admin = N_("User {email}: password unchanged; set DEMO_PASSWORD to choose a new one")
+    for email, password, unchanged in (
+        (result.admin_email, result.admin_password, unchanged_admin),
+        (result.supervisor_email, result.supervisor_password, N_("User {email}: password unchanged")),
     ):
         if password is None:
-            ctx.say(N_("User {email}: password unchanged"), email=email)
+            ctx.say(unchanged, email=email)
         else:
             ctx.say(N_("User {email}: password {password}"), email=email, password=password)
     # Scripts read this line, so it is never translated.

@@ -185,7 +185,7 @@ def test_demo_seed_twice_and_import(run_cli, conn, tmp_path):
     second = run_cli("--lang", "en", "demo", "seed", "--email", "jefa@demo.example")
     assert second.returncode == 0, second.stderr
     assert f"campaign_id={campaign_id}" in second.stdout
-    assert "User jefa@demo.example: password unchanged" in second.stdout
+    assert "User jefa@demo.example: password unchanged; set DEMO_PASSWORD" in second.stdout
 
     tenant_id = count(conn, "SELECT id AS n FROM tenants WHERE slug = 'demo'")
     assert count(conn, "SELECT count(*) AS n FROM users WHERE tenant_id = %s", tenant_id) == 2
