@@ -17,7 +17,7 @@ from dialer_common.compliance.packs import PackSet
 from dialer_common.errors import ValidationError
 from dialer_common.phone import InvalidPhoneNumber, mask, to_e164
 from web.auth.rbac import require_role
-from web.dashboard import page_locale
+from web.dashboard import common_strings, page_locale, page_response
 from web.db import get_conn
 from web.errors import ApiError
 from web.i18n import shared_gettext
@@ -234,18 +234,12 @@ def _page_response(template: str, strings, **context) -> Response:
             strings=strings(),
             **context,
         )
-    response = make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-    )
-    return response
+    return page_response(body, locale)
 
 
 def _page_strings() -> dict:
     return {
-        "networkError": _("The server cannot be reached: check the connection and try again."),
-        "sessionExpired": _("Your session has expired: log in again."),
+        **common_strings(),
         "noData": _("No data in this period."),
         "yes": _("Yes"),
         "no": _("No"),
@@ -255,8 +249,7 @@ def _page_strings() -> dict:
 
 def _dnc_page_strings() -> dict:
     return {
-        "networkError": _("The server cannot be reached: check the connection and try again."),
-        "sessionExpired": _("Your session has expired: log in again."),
+        **common_strings(),
         "noNumbers": _("Write at least one phone number, one per line."),
         "addedSummary": _("{added} numbers added to the internal list, {listed} were already on it."),
         "rejectedSummary": _("{count} lines rejected:"),

@@ -80,7 +80,8 @@ def page_response(body: str, locale: str) -> Response:
     return response
 
 
-def _common_strings() -> dict:
+def common_strings() -> dict:
+    """Return the client-side messages every page's script needs."""
     return {
         "networkError": _("The server cannot be reached: check the connection and try again."),
         "sessionExpired": _("Your session has expired: log in again."),
@@ -89,7 +90,7 @@ def _common_strings() -> dict:
 
 def _login_strings() -> dict:
     return {
-        **_common_strings(),
+        **common_strings(),
         "loggingIn": _("Logging in…"),
         "loginFailed": _("Login failed: check the email and password."),
     }
@@ -97,7 +98,7 @@ def _login_strings() -> dict:
 
 def _dashboard_strings() -> dict:
     return {
-        **_common_strings(),
+        **common_strings(),
         "alertThresholdPct": ABANDONMENT_ALERT_PCT,
         "statusConnected": _("Connected"),
         "statusConnecting": _("Connecting…"),

@@ -12,7 +12,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from dialer_common.pacing_settings import PacingMode
-from web.dashboard import page_locale, page_response
+from web.dashboard import common_strings, page_locale, page_response
 from web.pacing import settings as pacing_settings
 
 
@@ -68,11 +68,7 @@ def _form_fields() -> list[dict]:
 
 
 def _common_strings() -> dict:
-    return {
-        "networkError": _("The server cannot be reached: check the connection and try again."),
-        "sessionExpired": _("Your session has expired: log in again."),
-        "modes": _mode_labels(),
-    }
+    return {**common_strings(), "modes": _mode_labels()}
 
 
 def autoprotect_strings() -> dict:
