@@ -37,12 +37,12 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg2
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch_db import create_database, drop_database  # noqa: E402
 from dialer_common import db  # noqa: E402
 from dialer_common.config import Config  # noqa: E402
 from web.cdr.committer import APPLICATION_NAME, CdrCommitter  # noqa: E402
@@ -97,28 +97,6 @@ END $$;
 CREATE INDEX cdr_tenant_time_idx ON cdr (tenant_id, started_at);
 CREATE INDEX cdr_tenant_received_idx ON cdr (tenant_id, received_at);
 """
-
-
-def create_database(config: Config, suffix: str = "") -> tuple[str, str]:
-    name = f"dialer_bench_{os.getpid()}{suffix}"
-    base = config.database_url.rpartition("/")[0]
-    admin = psycopg2.connect(f"{base}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    url = f"{base}/{name}"
-    db.apply_migrations(url)
-    return name, url
-
-
-def drop_database(config: Config, name: str) -> None:
-    admin = psycopg2.connect(f"{config.database_url.rpartition('/')[0]}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
 
 
 def create_tenant(url: str) -> int:

@@ -29,14 +29,12 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
-
-import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch_db import create_database, drop_database  # noqa: E402
 from dialer_common import db  # noqa: E402
 from dialer_common.config import Config  # noqa: E402
 
@@ -61,29 +59,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def create_database(base: Config) -> tuple[str, str]:
-    """Create and migrate a scratch database; return its URL and the admin URL."""
-    name = f"dialer_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin_url = f"{base.database_url.rpartition('/')[0]}/postgres"
-    admin = psycopg2.connect(admin_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    url = f"{base.database_url.rpartition('/')[0]}/{name}"
-    db.apply_migrations(url)
-    return url, name
-
-
-def drop_database(base: Config, name: str) -> None:
-    admin = psycopg2.connect(f"{base.database_url.rpartition('/')[0]}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
 
 
 def seed(url: str) -> int:
@@ -193,7 +168,7 @@ def cpu_model() -> str:
 
 def run(hold_s: float) -> None:
     base = Config.from_env()
-    url, name = create_database(base)
+    name, url = create_database(base)
     processes: list[subprocess.Popen] = []
     logs = Path(tempfile.mkdtemp(prefix="orchestrator-load-"))
     started = time.monotonic()
