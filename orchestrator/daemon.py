@@ -110,9 +110,9 @@ class EndMissing:
     attempt_ids: list[str]
 
 
-# How long after a takeover the adopted calls are checked against the switch's
-# channel list, and how old a pending attempt must be before a missing channel
-# means it is gone (the list is read from the core database, which lags events).
+# Adopted calls are checked against the switch's channel list this long after
+# a takeover. The list is read from the core database, which lags the events,
+# so only an attempt sent at least RECONCILE_MIN_AGE_S ago counts as gone.
 RECONCILE_DELAY_S = 3.0
 RECONCILE_MIN_AGE_S = 15.0
 
@@ -322,9 +322,9 @@ class Orchestrator:
     def _reconcile_adopted(self, attempt_ids: list[str]) -> None:
         """End adopted calls the switch no longer has, e.g. left by an orchestrator that died.
 
-        Without this a call that ended while nobody followed its switch would
-        count as a line out until the silence sweep, hours later, and hold
-        back the campaign's dials.
+        A call that ended while no orchestrator followed its switch would
+        otherwise count as a line out until the silence sweep, hours later,
+        and keep the campaign from dialing.
         """
         gevent.sleep(RECONCILE_DELAY_S)
         by_switch: dict[str, list[str]] = {}

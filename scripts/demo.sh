@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Bring up the whole product on its embedded default: private PostgreSQL and
-# Redis, the migrations, a demo tenant with an admin user and a running
-# campaign with agents, the demo lead list, the switch simulator, the
-# orchestrator and the web tier. Ctrl-C stops everything this script started.
+# Bring up the whole product on its embedded default. The script starts
+# private PostgreSQL and Redis, applies the migrations, seeds a demo tenant
+# with an admin user and a running campaign with agents, and imports the demo
+# lead list. Then it starts the switch simulator, the orchestrator and the
+# web tier. Ctrl-C stops everything this script started.
 #
 # DEMO_EMAIL and DEMO_PASSWORD set the admin's credentials.
 # DIALER_WEB_PORT (8080) and DIALER_SIM_PORT (8021) move the listeners.
@@ -96,7 +97,7 @@ start_bg "$PY" -m orchestrator >"$LOG/orchestrator.log" 2>&1
 
 # curl is not on every fresh Debian; Python is.
 if ! "$PY" scripts/wait_http.py "http://127.0.0.1:$web_port/health" 20; then
-  echo "The web tier does not answer /health yet; see $LOG/web.log" >&2
+  echo "The web tier did not respond to /health within 20 s; see $LOG/web.log" >&2
 fi
 
 cat <<EOF
