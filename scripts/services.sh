@@ -88,6 +88,25 @@ run_pg() {
   fi
 }
 
+# The PostgreSQL OS user must be able to walk down to the data folder. A
+# project cloned into a private folder (mode 0700, as mktemp -d makes) blocks
+# it, so the folders on the way get the execute bit for others: it lets a
+# user pass through a folder, not list or read it.
+grant_traversal() {
+  local dir=$1 ancestors=() i
+  while [ "$dir" != "/" ]; do
+    ancestors=("$dir" "${ancestors[@]}")
+    dir=$(dirname "$dir")
+  done
+  # From the top down, so each check sees its parents already open.
+  for i in "${ancestors[@]}"; do
+    if ! runuser -u "$PG_OS_USER" -- test -x "$i"; then
+      log "allowing $PG_OS_USER to pass through $i (chmod o+x)"
+      chmod o+x "$i"
+    fi
+  done
+}
+
 start_postgres() {
   local bindir data="$VAR/pg/data" sock="$VAR/pg/run"
   bindir=$(pg_bindir)
@@ -96,8 +115,8 @@ start_postgres() {
     chown -R "$PG_OS_USER" "$VAR/pg"
     touch "$VAR/log/postgres.log"
     chown "$PG_OS_USER" "$VAR/log/postgres.log"
-    # The OS user must be able to reach the project folder.
     chmod o+x "$VAR" "$VAR/log"
+    grant_traversal "$VAR"
   fi
   if [ ! -f "$data/PG_VERSION" ]; then
     log "initialising a private PostgreSQL cluster in $data"
