@@ -67,7 +67,6 @@ INVALID_KEEP_DAYS = N_(
 )
 ARCHIVE_OPTIONS_CONFLICT = N_("--archive-dir and --no-archive exclude each other; choose one")
 RETENTION_STOPPED = N_("retention stopped, nothing more was dropped: {error}")
-CDR_LOADER_MISSING = N_("the CDR loader (web.cdr.loader) is not installed; install the web tier")
 ERROR_PREFIX = N_("error: ")
 NO_ROWS = N_("no rows read from {path}; the file has a header but no leads")
 
@@ -380,10 +379,8 @@ def cmd_user_add(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_cdr_load(ctx: Context, args: argparse.Namespace) -> int:
-    try:
-        from web.cdr.loader import main as load_cdrs
-    except ImportError:
-        raise TranslatableValidationError(CDR_LOADER_MISSING) from None
+    from dialer_common.cdr.loader import main as load_cdrs
+
     return load_cdrs(args.loader_args) or 0
 
 

@@ -3,7 +3,8 @@
     DialerError
     ├── ConfigError          a setting is missing or malformed
     ├── ValidationError      user input (a CSV row, a phone number, a form) is invalid
-    └── ProtocolError        a peer sent bytes that break its protocol (ESL, CDR)
+    ├── ProtocolError        a peer sent bytes that break its protocol (ESL, CDR)
+    └── DatabaseUnavailable  PostgreSQL cannot be reached
 
 Each message names the value that failed and what to do about it.
 """
@@ -23,3 +24,7 @@ class ValidationError(DialerError):
 
 class ProtocolError(DialerError):
     """A peer sent bytes that break its protocol."""
+
+
+class DatabaseUnavailable(DialerError):
+    """No connection to PostgreSQL could be opened or borrowed."""

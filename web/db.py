@@ -15,13 +15,11 @@ import psycopg2.extras
 import redis
 from flask import Flask, current_app, g
 
+from dialer_common.errors import DatabaseUnavailable
+
 log = logging.getLogger(__name__)
 
 POOL_KEY = "dialer.db_pool"
-
-
-class DatabaseUnavailable(Exception):
-    """No connection to PostgreSQL could be opened or borrowed."""
 
 
 def init_app(app: Flask, max_connections: int = 32) -> None:

@@ -342,8 +342,8 @@ def test_user_add_rejects_bad_input(run_cli, args, stdin, message):
 
 def test_cdr_load_dispatches(run_cli, tmp_path):
     result = run_cli("--lang", "en", "cdr", "load", str(tmp_path))
-    # web.cdr.loader belongs to the web tier; without it the CLI prints that it is missing.
-    if "web.cdr.loader" in result.stderr:
+    # dialer_common.cdr.loader belongs to the web tier; without it the CLI prints that it is missing.
+    if "dialer_common.cdr.loader" in result.stderr:
         assert result.returncode == 1
         assert "is not installed" in result.stderr
     else:

@@ -16,7 +16,7 @@ from tests.conftest import free_port
 from tests.web.cdr_samples import FIXTURES, fresh_cdr
 from tests.web.conftest import client_from, login
 from web import create_app, reports
-from web.cdr.store import insert_cdr, parse_cdr
+from dialer_common.cdr.store import insert_cdr, parse_cdr
 
 TEMPLATE = json.loads((FIXTURES / "cdr_json" / "raw" / "originate_answer_hangup.json").read_text())
 

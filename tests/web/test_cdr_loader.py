@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from tests.web.cdr_samples import FIXTURES, for_tenant, read_request
-from web.cdr import loader
+from dialer_common.cdr import loader
 
 
 def _write_cdr(folder, tenant_id: int, call_uuid: str, variant: str = "raw") -> None:

@@ -3,7 +3,7 @@
 FreeSWITCH posts from the call's own thread before it fires
 CHANNEL_HANGUP_COMPLETE, so the handler only parses the body in the request
 thread and hands the row to the worker's committer thread
-(``web.cdr.committer``), which commits concurrent posts together. It returns
+(``dialer_common.cdr.committer``), which commits concurrent posts together. It returns
 2xx only after the commit. Any other status makes FreeSWITCH retry
 (``retries``) and then write the CDR to its err-log-dir, from which
 ``dialer cdr load`` picks it up.
@@ -19,9 +19,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 
 from web import metrics
-from web.cdr.committer import BatchFailed, CdrCommitter, QueueFull
-from web.cdr.parse import CdrError
-from web.cdr.store import parse_cdr
+from dialer_common.cdr.committer import BatchFailed, CdrCommitter, QueueFull
+from dialer_common.cdr.parse import CdrError
+from dialer_common.cdr.store import parse_cdr
 from web.db import DatabaseUnavailable
 from web.errors import error_response
 

@@ -32,8 +32,8 @@ from collections.abc import Callable
 import psycopg2
 import psycopg2.extras
 
-from web.cdr.store import COLUMNS, TenantCache, unknown_tenant_error
-from web.db import DatabaseUnavailable
+from dialer_common.cdr.store import COLUMNS, TenantCache, unknown_tenant_error
+from dialer_common.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

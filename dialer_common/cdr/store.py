@@ -1,7 +1,7 @@
 """Store decoded CDR legs in the cdr table, idempotently.
 
 ``insert_cdr`` stores one leg per transaction (the file loader);
-``web.cdr.committer`` stores the legs of concurrent posts in batches with
+``dialer_common.cdr.committer`` stores the legs of concurrent posts in batches with
 the same columns and conflict rule.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import logging
 
-from web.cdr.fields import cdr_columns
-from web.cdr.parse import CdrError, decode_body, is_form_body
+from dialer_common.cdr.fields import cdr_columns
+from dialer_common.cdr.parse import CdrError, decode_body, is_form_body
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def parse_cdr(body: bytes, content_type: str = "", call_uuid_hint: str | None = 
 
 # One commit per CDR: bench/cdr_ingest.py measured 120-900 CDR/s per
 # connection on a shared 2-core machine, bound by the WAL flush of each
-# commit. The web tier stores through web.cdr.committer instead.
+# commit. The web tier stores through dialer_common.cdr.committer instead.
 def insert_cdr(conn, row: dict) -> bool:
     """Insert ``row`` and commit; return False when the leg was already stored.
 

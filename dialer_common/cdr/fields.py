@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from web.cdr.parse import CdrError
+from dialer_common.cdr.parse import CdrError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Columns of type integer (the rest are bigint); a larger value would fail the

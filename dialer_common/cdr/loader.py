@@ -22,8 +22,8 @@ import psycopg2
 
 from dialer_common import db
 from dialer_common.config import Config
-from web.cdr.parse import CdrError
-from web.cdr.store import insert_cdr, parse_cdr
+from dialer_common.cdr.parse import CdrError
+from dialer_common.cdr.store import insert_cdr, parse_cdr
 
 log = logging.getLogger(__name__)
 
