@@ -44,9 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.scratch_db import create_database, drop_database  # noqa: E402
 from dialer_common import db  # noqa: E402
-from dialer_common.config import Config  # noqa: E402
 from dialer_common.cdr.committer import APPLICATION_NAME, CdrCommitter  # noqa: E402
 from dialer_common.cdr.store import insert_cdr, parse_cdr  # noqa: E402
+from dialer_common.config import Config  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "freeswitch" / "cdr_http"
 CDR_AUTH = ("cdr", "cdr-secret")

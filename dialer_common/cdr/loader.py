@@ -21,9 +21,9 @@ from pathlib import Path
 import psycopg2
 
 from dialer_common import db
-from dialer_common.config import Config
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import insert_cdr, parse_cdr
+from dialer_common.config import Config
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from argon2 import PasswordHasher
 from prometheus_client.parser import text_string_to_metric_families
 
 from dialer_common import db
+from dialer_common.cdr.store import insert_cdr, parse_cdr
 from tests.conftest import free_port
 from tests.web.cdr_samples import FIXTURES, fresh_cdr
 from tests.web.conftest import client_from, login
 from web import create_app, reports
-from dialer_common.cdr.store import insert_cdr, parse_cdr
 
 TEMPLATE = json.loads((FIXTURES / "cdr_json" / "raw" / "originate_answer_hangup.json").read_text())
 

@@ -12,10 +12,10 @@ from urllib.parse import quote, unquote, unquote_plus
 
 import pytest
 
+from dialer_common.cdr.parse import CdrError, _percent_decode, decode_body, decode_double_encoded
 from tests.conftest import free_port
 from tests.web.cdr_samples import HTTP_FILES, for_tenant, read_request, set_variable
 from web import create_app
-from dialer_common.cdr.parse import CdrError, _percent_decode, decode_body, decode_double_encoded
 from web.cdr.views import get_committer
 from web.db import close_pool
 

@@ -10,11 +10,11 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import free_port
-from tests.web.cdr_samples import HTTP_FILES, for_tenant, read_request
 from dialer_common.cdr.committer import APPLICATION_NAME, BatchFailed, CdrCommitter, QueueFull
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import parse_cdr
+from tests.conftest import free_port
+from tests.web.cdr_samples import HTTP_FILES, for_tenant, read_request
 from web.cdr.views import COMMITTER_KEY, get_committer
 from web.db import DatabaseUnavailable
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.web.cdr_samples import FIXTURES, for_tenant, read_request
 from dialer_common.cdr import loader
+from tests.web.cdr_samples import FIXTURES, for_tenant, read_request
 
 
 def _write_cdr(folder, tenant_id: int, call_uuid: str, variant: str = "raw") -> None:

@@ -18,10 +18,10 @@ import psycopg2
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 
-from web import metrics
 from dialer_common.cdr.committer import BatchFailed, CdrCommitter, QueueFull
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import parse_cdr
+from web import metrics
 from web.db import DatabaseUnavailable
 from web.errors import error_response
 
