@@ -106,8 +106,12 @@ class CdrCommitter:
     """Batch the CDR rows of one process into shared transactions (see the module docstring)."""
 
     def __init__(self, connect: Callable[[], object], max_batch: int = MAX_BATCH, linger_s: float = LINGER_S,
-                 max_pending: int = MAX_PENDING, idle_exit_s: float = IDLE_EXIT_S) -> None:
+                 max_pending: int = MAX_PENDING, idle_exit_s: float = IDLE_EXIT_S,
+                 on_batch_done: Callable[[list[Ticket]], None] | None = None) -> None:
+        """``on_batch_done``, when given, is called from the committer thread with each batch's tickets
+        once all of them are resolved (an asyncio server wakes its loop with it)."""
         self._connect = connect
+        self._on_batch_done = on_batch_done
         self.max_batch = max_batch
         self.linger_s = linger_s
         self.idle_exit_s = idle_exit_s
@@ -201,7 +205,11 @@ class CdrCommitter:
             batch = self._collect()
             if batch is None:
                 break
-            self._store(batch)
+            try:
+                self._store(batch)
+            finally:
+                if self._on_batch_done is not None:
+                    self._on_batch_done(batch)
         log.info("cdr_committer.stopped pid=%s", os.getpid())
 
     def _collect(self) -> list[Ticket] | None:

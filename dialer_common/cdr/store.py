@@ -7,11 +7,12 @@ the same columns and conflict rule.
 
 from __future__ import annotations
 
-import json
 import logging
 
+import orjson
+
 from dialer_common.cdr.fields import cdr_columns
-from dialer_common.cdr.parse import CdrError, decode_body, is_form_body
+from dialer_common.cdr.parse import CdrError, body_text, decode_text, is_form_body
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,9 @@ def parse_cdr(body: bytes, content_type: str = "", call_uuid_hint: str | None = 
     a form body is stored decoded, because its percent-encoding carries no
     evidence and makes the text about twice as long.
     """
-    document = decode_body(body, content_type)
+    text = body_text(body)
+    document = decode_text(text, content_type)
     row = cdr_columns(document, call_uuid_hint)
-    text = body.decode("utf-8").strip()
     row["raw"] = _dumps(document) if is_form_body(text, content_type) else text
     return row
 
@@ -91,4 +92,5 @@ def insert_cdr(conn, row: dict) -> bool:
 
 
 def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # Compact, with UTF-8 kept as is, like a plain mod_json_cdr body.
+    return orjson.dumps(value).decode()

@@ -6,7 +6,7 @@ from babel.messages.extract import extract_from_file
 
 from dialer_common.cli import load_translations
 
-SOURCES = ["phone.py", "leads.py", "cli.py", "demo.py"]
+SOURCES = ["phone.py", "leads.py", "cli.py", "demo.py", "cdr/messages.py"]
 PACKAGE = Path(__file__).resolve().parents[2] / "dialer_common"
 
 

@@ -16,24 +16,20 @@ import logging
 
 import psycopg2
 from flask import Blueprint, Response, current_app, jsonify, request
-from flask_babel import gettext as _
 
+from dialer_common.cdr import messages
 from dialer_common.cdr.committer import BatchFailed, CdrCommitter, QueueFull
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import parse_cdr
 from web import metrics
 from web.db import DatabaseUnavailable
 from web.errors import error_response
+from web.i18n import shared_gettext
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("cdr", __name__)
 
-# Seconds FreeSWITCH should wait before retrying when the database is down;
-# mod_json_cdr itself waits its own `delay` setting and ignores the header.
-RETRY_AFTER_S = "5"
-# Seconds a request waits for its batch's commit before answering 503.
-COMMIT_WAIT_S = 20.0
 COMMITTER_KEY = "dialer.cdr_committer"
 
 
@@ -48,17 +44,6 @@ def get_committer(app) -> CdrCommitter:
     return app.extensions[COMMITTER_KEY]
 
 
-def _messages() -> dict[str, str]:
-    return {
-        "empty_body": _("The CDR body is empty."),
-        "malformed": _("The CDR body is malformed or truncated."),
-        "missing_variables": _("The CDR has no variables object."),
-        "missing_variable": _("The CDR lacks a required variable."),
-        "invalid_variable": _("A CDR variable has an invalid value."),
-        "unknown_tenant": _("The CDR names a tenant that does not exist."),
-    }
-
-
 def _credentials_ok() -> bool:
     config = current_app.config["DIALER"]
     auth = request.authorization
@@ -70,11 +55,12 @@ def _credentials_ok() -> bool:
 
 
 def _rejected(error: CdrError) -> Response:
-    status = 400 if error.reason in ("empty_body", "malformed") else 422
+    status = messages.rejected_status(error.reason)
     metrics.CDR_REJECTED.labels(error.reason).inc()
     log.warning("cdr.rejected reason=%s call_uuid=%s detail=%s", error.reason,
                 error.call_uuid or request.args.get("uuid", ""), error)
-    return error_response(status, error.reason, _messages()[error.reason], detail=str(error))
+    return error_response(status, error.reason, shared_gettext(messages.REJECTED[error.reason]),
+                          detail=str(error))
 
 
 def _unavailable(code: str, exc: Exception) -> Response:
@@ -82,12 +68,8 @@ def _unavailable(code: str, exc: Exception) -> Response:
     metrics.CDR_REJECTED.labels(code).inc()
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     log.error("cdr.not_stored code=%s call_uuid=%s error=%s", code, request.args.get("uuid", ""), detail)
-    if code == "database_error":
-        message = _("Internal server error: try again later.")
-    else:
-        # A full commit queue also means the database is not keeping up.
-        message = _("The database is unavailable: retry later.")
-    return error_response(503, code, message, detail=detail, headers={"Retry-After": RETRY_AFTER_S})
+    return error_response(503, code, shared_gettext(messages.unavailable_message(code)), detail=detail,
+                          headers={"Retry-After": messages.RETRY_AFTER_S})
 
 
 @bp.post("/api/cdr")
@@ -95,14 +77,12 @@ def ingest() -> Response:
     if not _credentials_ok():
         metrics.CDR_REJECTED.labels("unauthorized").inc()
         log.warning("cdr.unauthorized call_uuid=%s ip=%s", request.args.get("uuid", ""), request.remote_addr)
-        return error_response(401, "unauthorized", _("Wrong CDR user or password: set the cred parameter of "
-                                                     "mod_json_cdr to the DIALER_CDR_USER:DIALER_CDR_PASSWORD "
-                                                     "pair."),
-                              headers={"WWW-Authenticate": 'Basic realm="dialer-cdr"'})
+        return error_response(401, "unauthorized", shared_gettext(messages.UNAUTHORIZED),
+                              headers={"WWW-Authenticate": f'Basic realm="{messages.REALM}"'})
 
     try:
         row = parse_cdr(request.get_data(cache=False), request.content_type or "", request.args.get("uuid"))
-        outcome = get_committer(current_app).submit(row).wait(COMMIT_WAIT_S)
+        outcome = get_committer(current_app).submit(row).wait(messages.COMMIT_WAIT_S)
     except CdrError as error:
         return _rejected(error)
     except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
