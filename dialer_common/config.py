@@ -83,6 +83,10 @@ class Config:
     # HTTP basic-auth credentials that mod_json_cdr sends with each CDR.
     cdr_user: str = "cdr"
     cdr_password: str = "cdr-secret"
+    # The CDR receiver (python -m cdr_receiver), where media nodes post CDRs.
+    cdr_receiver_host: str = "127.0.0.1"
+    cdr_receiver_port: int = 8099
+    cdr_receiver_workers: int = 1
     default_locale: str = "es"
     cookie_secure: bool = False
     # Reverse proxies in front of the web tier that append to X-Forwarded-For;
@@ -142,6 +146,9 @@ class Config:
             "refresh_token_ttl_s": _int(env, "DIALER_REFRESH_TOKEN_TTL_S", base.refresh_token_ttl_s),
             "cdr_user": env.get("DIALER_CDR_USER", base.cdr_user),
             "cdr_password": env.get("DIALER_CDR_PASSWORD", base.cdr_password),
+            "cdr_receiver_host": env.get("DIALER_CDR_RECEIVER_HOST", base.cdr_receiver_host),
+            "cdr_receiver_port": _int(env, "DIALER_CDR_RECEIVER_PORT", base.cdr_receiver_port),
+            "cdr_receiver_workers": _int(env, "DIALER_CDR_RECEIVER_WORKERS", base.cdr_receiver_workers),
             "default_locale": env.get("DIALER_DEFAULT_LOCALE", base.default_locale),
             "cookie_secure": env.get("DIALER_COOKIE_SECURE", "0") in ("1", "true", "yes"),
             "trusted_proxies": _int(env, "DIALER_TRUSTED_PROXIES", base.trusted_proxies),

@@ -49,9 +49,6 @@ HTTP_LATENCY = Histogram(
     ["method", "endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
-CDR_INGESTED = Counter("dialer_cdr_ingested", "CDR legs stored by this worker")
-CDR_DUPLICATE = Counter("dialer_cdr_duplicate", "CDR legs received again and not stored twice")
-CDR_REJECTED = Counter("dialer_cdr_rejected", "CDR posts rejected with a 4xx or 503", ["reason"])
 
 LIVE_FIELDS = {
     "dialing": ("dialer_calls_dialing", "Calls originated and not yet ringing"),

@@ -6,14 +6,15 @@ from babel.messages.extract import extract_from_file
 
 from dialer_common.cli import load_translations
 
-SOURCES = ["phone.py", "leads.py", "cli.py", "demo.py", "cdr/messages.py"]
-PACKAGE = Path(__file__).resolve().parents[2] / "dialer_common"
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [ROOT / "dialer_common" / name for name in ("phone.py", "leads.py", "cli.py", "demo.py", "cdr/messages.py")]
+SOURCES.append(ROOT / "cdr_receiver" / "server.py")
 
 
 def extracted_messages():
     messages = set()
-    for name in SOURCES:
-        for _, message, _, _ in extract_from_file("python", PACKAGE / name, keywords={"N_": None, "_": None}):
+    for path in SOURCES:
+        for _, message, _, _ in extract_from_file("python", path, keywords={"N_": None, "_": None}):
             messages.add(message)
     return messages
 

@@ -19,9 +19,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from dialer_common.cdr import messages
 from dialer_common.cdr.committer import BatchFailed, CdrCommitter, QueueFull
+from dialer_common.cdr.metrics import CDR_DUPLICATE, CDR_INGESTED, CDR_REJECTED
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import parse_cdr
-from web import metrics
 from web.db import DatabaseUnavailable
 from web.errors import error_response
 from web.i18n import shared_gettext
@@ -56,7 +56,7 @@ def _credentials_ok() -> bool:
 
 def _rejected(error: CdrError) -> Response:
     status = messages.rejected_status(error.reason)
-    metrics.CDR_REJECTED.labels(error.reason).inc()
+    CDR_REJECTED.labels(error.reason).inc()
     log.warning("cdr.rejected reason=%s call_uuid=%s detail=%s", error.reason,
                 error.call_uuid or request.args.get("uuid", ""), error)
     return error_response(status, error.reason, shared_gettext(messages.REJECTED[error.reason]),
@@ -65,7 +65,7 @@ def _rejected(error: CdrError) -> Response:
 
 def _unavailable(code: str, exc: Exception) -> Response:
     # Every 503 makes FreeSWITCH post the CDR again after its `delay`.
-    metrics.CDR_REJECTED.labels(code).inc()
+    CDR_REJECTED.labels(code).inc()
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     log.error("cdr.not_stored code=%s call_uuid=%s error=%s", code, request.args.get("uuid", ""), detail)
     return error_response(503, code, shared_gettext(messages.unavailable_message(code)), detail=detail,
@@ -75,7 +75,7 @@ def _unavailable(code: str, exc: Exception) -> Response:
 @bp.post("/api/cdr")
 def ingest() -> Response:
     if not _credentials_ok():
-        metrics.CDR_REJECTED.labels("unauthorized").inc()
+        CDR_REJECTED.labels("unauthorized").inc()
         log.warning("cdr.unauthorized call_uuid=%s ip=%s", request.args.get("uuid", ""), request.remote_addr)
         return error_response(401, "unauthorized", shared_gettext(messages.UNAUTHORIZED),
                               headers={"WWW-Authenticate": f'Basic realm="{messages.REALM}"'})
@@ -94,9 +94,9 @@ def ingest() -> Response:
 
     inserted = outcome == "stored"
     if inserted:
-        metrics.CDR_INGESTED.inc()
+        CDR_INGESTED.inc()
     else:
-        metrics.CDR_DUPLICATE.inc()
+        CDR_DUPLICATE.inc()
     log.info("cdr.stored call_uuid=%s leg=%s tenant_id=%s duplicate=%s",
              row["call_uuid"], row["leg"], row["tenant_id"], not inserted)
     return jsonify({"status": "stored" if inserted else "duplicate", "call_uuid": row["call_uuid"],

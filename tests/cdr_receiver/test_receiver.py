@@ -1,0 +1,404 @@
+"""The CDR receiver as a real process on a real port, storing into the test database."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.web.cdr_samples import HTTP_FILES, for_tenant, read_request, set_variable
+
+ROOT = Path(__file__).resolve().parents[2]
+AUTH = "Basic " + base64.b64encode(b"cdr:cdr-secret").decode()
+RAW = HTTP_FILES[0].parent.parent / "raw"
+RETRY = HTTP_FILES[0].parent.parent / "retry"
+IDS = [f"{path.parent.name}/{path.stem}" for path in HTTP_FILES]
+
+
+class Receiver:
+    """A running ``python -m cdr_receiver``; its log lines are read after it stops."""
+
+    def __init__(self, database_url: str, workers: int = 1, idle_timeout_s: float = 30.0) -> None:
+        self.port = free_port()
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cdr-receiver-{uuid.uuid4().hex}.log"
+        env = dict(os.environ, DIALER_DATABASE_URL=database_url, DIALER_CDR_USER="cdr",
+                   DIALER_CDR_PASSWORD="cdr-secret", DIALER_DEFAULT_LOCALE="es", DIALER_LOG_LEVEL="INFO")
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.log_file = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cdr_receiver", "--port", str(self.port), "--workers", str(workers),
+             "--idle-timeout", str(idle_timeout_s)],
+            cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log()
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"the receiver did not listen within 20 s:\n{self.log()}")
+
+    def log(self) -> str:
+        if not self.log_file.closed:
+            self.log_file.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=20)
+        self.log_file.close()
+        return code
+
+    def exchange(self, request: bytes, sock: socket.socket | None = None) -> tuple[int, dict, bytes]:
+        """Send ``request`` on a new connection (or ``sock``) and read one response."""
+        own = sock is None
+        if own:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        try:
+            sock.sendall(request)
+            return read_response(sock)
+        finally:
+            if own:
+                sock.close()
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed after {data!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return status, headers, rest[:length]
+
+
+def post(body: bytes, content_type: str = "application/json", call_uuid: str = "", auth: str = AUTH,
+         extra: str = "", path: str = "/api/cdr") -> bytes:
+    target = f"{path}?uuid={call_uuid}" if call_uuid else path
+    head = (f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: freeswitch-json/1.0\r\nAccept: */*\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n")
+    if auth:
+        head += f"Authorization: {auth}\r\n"
+    return (head + extra + "\r\n").encode() + body
+
+
+@pytest.fixture
+def receiver(config):
+    running = Receiver(config.database_url)
+    yield running
+    assert running.stop() == 0, running.log()
+
+
+def _rows(conn, call_uuid: str) -> list[dict]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT * FROM cdr WHERE call_uuid = %s ORDER BY leg", (call_uuid,))
+        rows = cur.fetchall()
+    conn.rollback()
+    return rows
+
+
+def _count(conn) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) AS n FROM cdr")
+        count = cur.fetchone()["n"]
+    conn.rollback()
+    return count
+
+
+def _recorded(path: Path, tenant_id: int, **variables: str) -> tuple[bytes, str, str]:
+    request = read_request(path)
+    call_uuid = str(uuid.uuid4())
+    body = for_tenant(request, tenant_id, uuid=call_uuid, **variables)
+    return body, request.headers["Content-Type"], call_uuid
+
+
+@pytest.mark.parametrize("path", HTTP_FILES, ids=IDS)
+def test_recorded_post_stored_with_every_field(receiver, conn, tenant, path):
+    request = read_request(path)
+    attempt_id = str(uuid.uuid4())
+    body, content_type, call_uuid = _recorded(path, tenant["id"], dialer_attempt_id=attempt_id,
+                                              dialer_trunk_id="carrier-a", dialer_did="+13055550150")
+    expected = request.expected_json()
+    variables = expected["variables"]
+
+    status, _, answer = receiver.exchange(post(body, content_type, call_uuid))
+
+    assert status == 200, answer
+    assert json.loads(answer) == {"status": "stored", "call_uuid": call_uuid,
+                                  "leg": "b" if "originator" in expected["callflow"][0]["caller_profile"] else "a"}
+    [row] = _rows(conn, call_uuid)
+    assert row["tenant_id"] == tenant["id"]
+    assert row["started_at"] == datetime.fromtimestamp(int(variables["start_uepoch"]) / 1e6, UTC)
+    assert row["billsec"] == int(variables["billsec"])
+    assert row["hangup_cause"] == variables["hangup_cause"]
+    assert str(row["attempt_id"]) == attempt_id
+    assert (row["trunk"], row["did"]) == ("carrier-a", "+13055550150")
+    raw = json.loads(row["raw"])
+    raw["variables"] = {k: v for k, v in raw["variables"].items() if not k.startswith("dialer_") and k != "uuid"}
+    expected["variables"] = {k: v for k, v in variables.items() if not k.startswith("dialer_") and k != "uuid"}
+    assert raw == expected
+    if not request.encoded:
+        # A raw JSON post is kept byte for byte.
+        assert row["raw"].encode() == body
+
+
+def test_utf8_names_intact(receiver, conn, tenant):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    body = body.replace(b'"variables":{', '"variables":{"dialer_note":"Peña\\tJosé \\\\ Ñandú",'.encode(), 1)
+
+    status, _, answer = receiver.exchange(post(body, content_type, call_uuid))
+
+    assert status == 200, answer
+    [row] = _rows(conn, call_uuid)
+    assert json.loads(row["raw"])["variables"]["dialer_note"] == "Peña\tJosé \\ Ñandú"
+    assert row["raw"].encode() == body
+
+
+def test_pretty_printed_body_kept_byte_for_byte(receiver, conn, tenant):
+    """Tabs, CR/LF and backslashes outside strings survive the COPY the batch is stored with."""
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    pretty = json.dumps(json.loads(body), indent="\t", ensure_ascii=False).replace("\n", "\r\n").encode()
+
+    status, _, answer = receiver.exchange(post(pretty, content_type, call_uuid))
+
+    assert status == 200, answer
+    [row] = _rows(conn, call_uuid)
+    assert row["raw"].encode() == pretty.strip()
+    assert b"\t" in pretty and b"\r\n" in pretty and b"\\" in pretty
+
+
+def test_retried_post_stored_once(receiver, conn, tenant):
+    [path] = sorted(RETRY.glob("*.http"))
+    body, content_type, call_uuid = _recorded(path, tenant["id"])
+
+    answers = [receiver.exchange(post(body, content_type, call_uuid)) for _ in range(3)]
+
+    assert [json.loads(answer)["status"] for _, _, answer in answers] == ["stored", "duplicate", "duplicate"]
+    assert len(_rows(conn, call_uuid)) == 1
+
+
+def test_duplicates_among_new_posts_in_one_batch(receiver, conn, tenant):
+    """Posts in flight together share a commit; a stored CDR among them does not keep the others out."""
+    stored_body, content_type, stored_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    assert receiver.exchange(post(stored_body, content_type, stored_uuid))[0] == 200
+    fresh = [_recorded(RAW / "originate_answer_hangup.http", tenant["id"]) for _ in range(6)]
+    requests = [post(body, kind, call_uuid) for body, kind, call_uuid in fresh]
+    requests.insert(3, post(stored_body, content_type, stored_uuid))
+
+    sockets = [socket.create_connection(("127.0.0.1", receiver.port), timeout=10) for _ in requests]
+    for sock, request in zip(sockets, requests):
+        sock.sendall(request)
+    answers = [json.loads(read_response(sock)[2]) for sock in sockets]
+    for sock in sockets:
+        sock.close()
+
+    assert [answer["status"] for answer in answers] == ["stored"] * 3 + ["duplicate"] + ["stored"] * 3
+    assert all(len(_rows(conn, call_uuid)) == 1 for _, _, call_uuid in fresh)
+
+
+def test_keep_alive_and_pipelined_posts(receiver, conn, tenant):
+    posts = [_recorded(RAW / "originate_busy.http", tenant["id"]) for _ in range(3)]
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        first = receiver.exchange(post(*posts[0]), sock)
+        # Two requests in one write: answered in order on the same connection.
+        sock.sendall(post(*posts[1]) + post(*posts[2]))
+        second, third = read_response(sock), read_response(sock)
+
+    assert [first[0], second[0], third[0]] == [200, 200, 200]
+    assert [json.loads(answer[2])["call_uuid"] for answer in (first, second, third)] == [p[2] for p in posts]
+
+
+def test_expect_100_continue(receiver, conn, tenant):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    request = post(body, content_type, call_uuid, extra="Expect: 100-continue\r\n")
+    head, _, _ = request.partition(b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        sock.sendall(head + b"\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        status, _, _ = read_response(sock)
+
+    assert status == 200
+    assert len(_rows(conn, call_uuid)) == 1
+
+
+@pytest.mark.parametrize("auth", ["", "Basic " + base64.b64encode(b"cdr:wrong").decode(), "Bearer abc",
+                                  "Basic !!!"])
+def test_wrong_credentials_401_nothing_stored(receiver, conn, tenant, auth):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    before = _count(conn)
+
+    status, headers, answer = receiver.exchange(post(body, content_type, call_uuid, auth=auth))
+
+    assert status == 401
+    assert headers["www-authenticate"] == 'Basic realm="dialer-cdr"'
+    error = json.loads(answer)["error"]
+    assert error["code"] == "unauthorized"
+    assert error["message"].startswith("Usuario o contraseña de CDR incorrectos")
+    assert _count(conn) == before
+    assert f"cdr.unauthorized call_uuid={call_uuid}" in receiver.log()
+
+
+def test_error_messages_follow_lang_and_accept_language(receiver):
+    status, _, answer = receiver.exchange(post(b"{}", auth="", path="/api/cdr?lang=en"))
+    assert status == 401
+    assert json.loads(answer)["error"]["message"].startswith("Wrong CDR user or password")
+
+    status, _, answer = receiver.exchange(post(b"{}", auth="", extra="Accept-Language: en-US,en;q=0.8\r\n"))
+    assert json.loads(answer)["error"]["message"].startswith("Wrong CDR user or password")
+
+
+@pytest.mark.parametrize(
+    "change, status, code",
+    [
+        (lambda body: body[: len(body) // 2], 400, "malformed"),
+        (lambda body: b"", 400, "empty_body"),
+        (lambda body: body.replace(b'"variables":{', b'"variable5":{', 1), 422, "missing_variables"),
+        (lambda body: set_variable(body, False, "dialer_tenant_id", "999999999"), 422, "unknown_tenant"),
+        (lambda body: set_variable(body, False, "dialer_attempt_id", "not-a-uuid"), 422, "invalid_variable"),
+        (lambda body: body.replace(b'"dialer_tenant_id"', b'"dialer_tenant_xx"', 1), 422, "missing_variable"),
+    ],
+    ids=["truncated", "empty", "no-variables", "unknown-tenant", "bad-attempt", "no-tenant"],
+)
+def test_bad_cdr_rejected_with_reason_and_logged(receiver, conn, tenant, change, status, code):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    before = _count(conn)
+
+    got, _, answer = receiver.exchange(post(change(body), content_type, call_uuid))
+
+    assert got == status, answer
+    error = json.loads(answer)["error"]
+    assert error["code"] == code
+    assert error["detail"]
+    assert _count(conn) == before
+    # Without variables the uuid comes from the caller profile, the recorded call's.
+    logged = re.search(rf"reason={code} call_uuid=(\S+)", receiver.log())
+    assert logged and uuid.UUID(logged.group(1))
+    if code != "missing_variables":
+        assert logged.group(1) == call_uuid
+
+
+@pytest.mark.parametrize(
+    "request_bytes, status, code",
+    [
+        (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+        (b"POST /api/cdr HTTP/2.0\r\nContent-Length: 0\r\n\r\n", 505, "http_version"),
+        (b"POST /api/cdr HTTP/1.1\r\nbroken header\r\n\r\n", 400, "bad_header"),
+        (b"POST /api/cdr HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 411,
+         "length_required"),
+        (b"POST /api/cdr HTTP/1.1\r\nHost: x\r\n\r\n", 411, "length_required"),
+        (b"POST /api/cdr HTTP/1.1\r\nContent-Length: ten\r\n\r\n", 400, "bad_length"),
+        (b"POST /api/cdr HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "body_too_large"),
+        (b"POST /api/cdr HTTP/1.1\r\nX-Filler: " + b"a" * 20000 + b"\r\n\r\n", 431, "header_too_large"),
+        (b"GET /api/cdr HTTP/1.1\r\n\r\n", 405, "method_not_allowed"),
+        (b"GET /nowhere HTTP/1.1\r\n\r\n", 404, "not_found"),
+    ],
+    ids=["request-line", "version", "header", "chunked", "no-length", "bad-length", "too-large",
+         "header-too-large", "method", "path"],
+)
+def test_broken_http_answered_with_reason(receiver, request_bytes, status, code):
+    got, headers, answer = receiver.exchange(request_bytes)
+
+    assert got == status
+    error = json.loads(answer)["error"]
+    assert error["code"] == code
+    assert error["message"]
+    # The receiver keeps serving.
+    assert receiver.exchange(b"GET /health HTTP/1.1\r\n\r\n")[0] == 200
+
+
+def test_health_and_metrics(receiver, tenant):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    assert receiver.exchange(post(body, content_type, call_uuid))[0] == 200
+    receiver.exchange(post(body[:10], content_type, str(uuid.uuid4())))
+
+    status, _, answer = receiver.exchange(b"GET /health HTTP/1.1\r\n\r\n")
+    assert (status, json.loads(answer)) == (200, {"status": "ok", "database": "ok"})
+    status, headers, metrics = receiver.exchange(b"GET /metrics HTTP/1.1\r\n\r\n")
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain")
+    assert "dialer_cdr_ingested_total 1.0" in metrics.decode()
+    assert 'dialer_cdr_rejected_total{reason="malformed"} 1.0' in metrics.decode()
+
+
+def test_database_down_503_then_health_503(config, tenant):
+    down = Receiver(f"postgresql://dialer:dialer@127.0.0.1:{free_port()}/dialer")
+    try:
+        body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+        status, headers, answer = down.exchange(post(body, content_type, call_uuid))
+        health = down.exchange(b"GET /health HTTP/1.1\r\n\r\n")
+    finally:
+        assert down.stop() == 0
+
+    assert status == 503
+    assert headers["retry-after"] == "5"
+    assert json.loads(answer)["error"]["code"] == "database_unavailable"
+    assert health[0] == 503
+    assert json.loads(health[2])["database"] == "unavailable"
+    assert f"code=database_unavailable call_uuid={call_uuid}" in down.log()
+
+
+def test_stalled_connection_closed(config):
+    slow = Receiver(config.database_url, idle_timeout_s=1.0)
+    try:
+        with socket.create_connection(("127.0.0.1", slow.port), timeout=10) as sock:
+            sock.sendall(b"POST /api/cdr HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly part of the body")
+            started = time.monotonic()
+            assert sock.recv(100) == b""
+            assert time.monotonic() - started < 5
+    finally:
+        assert slow.stop() == 0
+
+
+def test_two_workers_share_the_port_and_stop_together(config, conn, tenant):
+    pair = Receiver(config.database_url, workers=2)
+    try:
+        posts = [_recorded(RAW / "originate_busy.http", tenant["id"]) for _ in range(20)]
+        statuses = [pair.exchange(post(*item))[0] for item in posts]
+        children = subprocess.run(["pgrep", "-P", str(pair.process.pid)], capture_output=True, text=True)
+    finally:
+        code = pair.stop()
+
+    assert statuses == [200] * 20
+    assert all(len(_rows(conn, call_uuid)) == 1 for _, _, call_uuid in posts)
+    assert len(children.stdout.split()) == 2
+    assert code == 0
+    for pid in children.stdout.split():
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_sigterm_stops_after_storing(config, conn, tenant):
+    running = Receiver(config.database_url)
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+        sock.sendall(post(body, content_type, call_uuid))
+        status, _, _ = read_response(sock)
+    assert running.stop() == 0
+
+    assert status == 200
+    assert len(_rows(conn, call_uuid)) == 1
+    assert "cdr_receiver.stopped" in running.log()
