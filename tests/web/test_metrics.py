@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import re
+import time
 import urllib.request
+import uuid
 
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from dialer_common.live import CampaignCounters, LiveCounters
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.web.conftest import gunicorn_env, gunicorn_server
 from tests.web.test_api import _store
+from web import create_app
+from web.cdr.views import get_committer
 
 ALERTS = ROOT / "ops" / "prometheus" / "alerts_dialer.yml"
+CDR_AUTH = "Basic " + base64.b64encode(b"cdr:cdr-secret").decode()
 # Series that Prometheus itself adds to every target; /api/metrics does not export them.
 PROMETHEUS_SERIES = {"up"}
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless"}
@@ -29,12 +36,15 @@ def _scrape_families(client) -> dict[str, set[str]]:
         labels = families.setdefault(family.name, set())
         for sample in family.samples:
             labels.update(sample.labels)
+            # Alerts name the samples: a counter's family foo exports foo_total.
+            families.setdefault(sample.name, set()).update(sample.labels)
     return families
 
 
 def _expression_parts(expression: str) -> tuple[set[str], set[str]]:
     """Split a PromQL expression into metric names and the label names it groups or filters by."""
-    without_strings = re.sub(r'"[^"]*"', '""', expression)
+    # Strings and range selectors ([5m]) hold no metric names.
+    without_strings = re.sub(r'"[^"]*"|\[[^\]]*\]', '""', expression)
     labels = set()
     for group in re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", without_strings):
         labels.update(name.strip() for name in group.split(",") if name.strip())
@@ -55,6 +65,14 @@ def test_alert_rules_use_exported_metrics(client, conn, tenant, redis_client, co
     redis_client.hset(key, mapping={"dialing": 1, "ringing": 0, "talking": 0, "agents_available": 1})
     _store(conn, tenant["id"], tenant["campaign_id"], 1, dialer_live="true", dialer_abandoned="true",
            dialer_trunk_id="carrier-a")
+    # One CDR answered 503, so the rejection counter has a sample with its reason label.
+    down = dataclasses.replace(config, database_url=f"postgresql://dialer:dialer@127.0.0.1:{free_port()}/x")
+    down_app = create_app(down, {"TESTING": True})
+    down_app.test_client().post("/api/cdr", data=b'{"variables":{"uuid":"%s","dialer_tenant_id":"%d",'
+                                b'"start_uepoch":"%d"}}' % (str(uuid.uuid4()).encode(), tenant["id"],
+                                                            int(time.time() * 1e6)),
+                                content_type="application/json", headers={"Authorization": CDR_AUTH})
+    get_committer(down_app).close()
     exported = _scrape_families(client)
     rules = [rule for group in yaml.safe_load(ALERTS.read_text())["groups"] for rule in group["rules"]]
 
