@@ -287,7 +287,7 @@ class Receiver:
             for row, request, respond in batch:
                 respond(self._unavailable(request, "database_error", exc, row["call_uuid"]))
             return
-        for ticket, (_, request, respond) in zip(tickets, batch):
+        for ticket, (_, request, respond) in zip(tickets, batch, strict=True):
             respond(self._outcome(ticket, request))
 
     def _rejected(self, request: Request, exc: CdrError) -> Answer:

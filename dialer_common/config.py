@@ -71,8 +71,9 @@ class Config:
     )
     web_host: str = "127.0.0.1"
     web_port: int = 8080
-    # Public base URL of the web tier, used by the simulator to post CDRs.
-    web_base_url: str = "http://127.0.0.1:8080"
+    # Where media nodes post CDRs: the CDR receiver (the simulator uses it;
+    # a FreeSWITCH node sets it in freeswitch_conf/dialer_vars.xml).
+    cdr_url: str = "http://127.0.0.1:8099/api/cdr"
     jwt_access_secret: str = "dev-access-secret-change-me-0123456789"
     jwt_refresh_secret: str = "dev-refresh-secret-change-me-0123456789"
     # The web tier refuses to start with the public default JWT secrets above
@@ -138,7 +139,7 @@ class Config:
             "redis_prefix": env.get("DIALER_REDIS_PREFIX", base.redis_prefix),
             "web_host": env.get("DIALER_WEB_HOST", base.web_host),
             "web_port": _int(env, "DIALER_WEB_PORT", base.web_port),
-            "web_base_url": env.get("DIALER_WEB_BASE_URL", base.web_base_url),
+            "cdr_url": env.get("DIALER_CDR_URL", base.cdr_url),
             "jwt_access_secret": env.get("DIALER_JWT_ACCESS_SECRET", base.jwt_access_secret),
             "jwt_refresh_secret": env.get("DIALER_JWT_REFRESH_SECRET", base.jwt_refresh_secret),
             "allow_dev_secrets": env.get("DIALER_ALLOW_DEV_SECRETS", "0") in ("1", "true", "yes"),

@@ -2,11 +2,12 @@
 # Bring up the whole product on its embedded default. The script starts
 # private PostgreSQL and Redis, applies the migrations, seeds a demo tenant
 # with an admin user and a running campaign with agents, and imports the demo
-# lead list. Then it starts the switch simulator, the orchestrator and the
-# web tier. Ctrl-C stops everything this script started.
+# lead list. Then it starts the web tier, the CDR receiver, the switch
+# simulator and the orchestrator. Ctrl-C stops everything this script started.
 #
 # DEMO_EMAIL and DEMO_PASSWORD set the admin's credentials.
-# DIALER_WEB_PORT (8080) and DIALER_SIM_PORT (8021) move the listeners.
+# DIALER_WEB_PORT (8080), DIALER_CDR_RECEIVER_PORT (8099) and DIALER_SIM_PORT
+# (8021) move the listeners.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -23,7 +24,8 @@ eval "$(bash scripts/services.sh env)"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 web_port=${DIALER_WEB_PORT:-8080}
 sim_port=${DIALER_SIM_PORT:-8021}
-export DIALER_WEB_BASE_URL=${DIALER_WEB_BASE_URL:-http://127.0.0.1:$web_port}
+cdr_port=${DIALER_CDR_RECEIVER_PORT:-8099}
+export DIALER_CDR_URL=${DIALER_CDR_URL:-http://127.0.0.1:$cdr_port/api/cdr}
 export DIALER_ESL_SWITCHES=${DIALER_ESL_SWITCHES:-sim1=127.0.0.1:$sim_port:ClueCon}
 # The demo runs with the public default JWT secrets, which the web tier
 # accepts only with this flag.
@@ -91,7 +93,8 @@ fi
 start_bg env DIALER_WS_MAX_SOCKETS=32 "$ROOT/.venv/bin/gunicorn" -k gthread --threads 64 -w 2 -b "127.0.0.1:$web_port" \
   --access-logfile "$LOG/web.access.log" --error-logfile "$LOG/web.log" --log-level info --capture-output \
   --no-control-socket 'web:create_app()'
-start_bg "$PY" -m switchsim --port "$sim_port" --web-url "$DIALER_WEB_BASE_URL" >"$LOG/switchsim.log" 2>&1
+start_bg "$PY" -m cdr_receiver --port "$cdr_port" >"$LOG/cdr_receiver.log" 2>&1
+start_bg "$PY" -m switchsim --port "$sim_port" >"$LOG/switchsim.log" 2>&1
 sleep 1
 start_bg "$PY" -m orchestrator >"$LOG/orchestrator.log" 2>&1
 
@@ -99,11 +102,15 @@ start_bg "$PY" -m orchestrator >"$LOG/orchestrator.log" 2>&1
 if ! "$PY" scripts/wait_http.py "http://127.0.0.1:$web_port/health" 20; then
   echo "The web tier did not respond to /health within 20 s; see $LOG/web.log" >&2
 fi
+if ! "$PY" scripts/wait_http.py "http://127.0.0.1:$cdr_port/health" 20; then
+  echo "The CDR receiver did not respond to /health within 20 s; see $LOG/cdr_receiver.log" >&2
+fi
 
 cat <<EOF
 
 Dashboard: http://127.0.0.1:$web_port/
-Logs:      $LOG/{web,switchsim,orchestrator}.log
+CDRs:      http://127.0.0.1:$cdr_port/api/cdr (the CDR receiver)
+Logs:      $LOG/{web,cdr_receiver,switchsim,orchestrator}.log
 Press Ctrl-C to stop the demo.
 EOF
 wait -n "${pids[@]}" || true

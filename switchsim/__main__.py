@@ -55,7 +55,7 @@ def build_parser(config: Config) -> argparse.ArgumentParser:
         help=f"JSON map number -> outcome ({', '.join(OUTCOMES)}) forcing those numbers",
     )
     parser.add_argument(
-        "--web-url", default=config.web_base_url, help="base URL of the web tier; CDRs go to <URL>/api/cdr"
+        "--cdr-url", default=config.cdr_url, help="where CDRs are posted (default %(default)s, the CDR receiver)"
     )
     parser.add_argument("--no-cdr", action="store_true", help="do not post CDRs")
     parser.add_argument(
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     poster = None
     if not args.no_cdr:
         poster = CdrPoster(
-            args.web_url,
+            args.cdr_url,
             config.cdr_user,
             config.cdr_password,
             templates,
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         args.speed,
         args.seed,
         args.hostname,
-        "off" if args.no_cdr else args.web_url,
+        "off" if args.no_cdr else args.cdr_url,
     )
     stop = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stop.set)

@@ -83,7 +83,7 @@ class CdrPoster:
     ) -> None:
         import requests
 
-        self.url = url.rstrip("/") + "/api/cdr"
+        self.url = url
         self.templates = templates
         self.retries = retries
         self.delay_s = delay_s

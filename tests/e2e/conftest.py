@@ -90,6 +90,7 @@ class Stack:
 def stack_env(config, tmp_path) -> dict[str, str]:
     web_port = free_port()
     sim_port = free_port()
+    cdr_port = free_port()
     env = dict(os.environ)
     env.update(
         {
@@ -99,6 +100,8 @@ def stack_env(config, tmp_path) -> dict[str, str]:
             "DIALER_REDIS_PREFIX": config.redis_prefix,
             "DIALER_WEB_PORT": str(web_port),
             "DIALER_WEB_BASE_URL": f"http://127.0.0.1:{web_port}",
+            "DIALER_CDR_RECEIVER_PORT": str(cdr_port),
+            "DIALER_CDR_URL": f"http://127.0.0.1:{cdr_port}/api/cdr",
             "DIALER_SIM_PORT": str(sim_port),
             "DIALER_ESL_SWITCHES": f"sim1=127.0.0.1:{sim_port}:ClueCon",
             "DIALER_DEFAULT_LOCALE": "es",
@@ -127,10 +130,12 @@ def stack(stack_env, tmp_path):
             ],
         )
         _wait_http(f"http://127.0.0.1:{web_port}/health", 30, web)
+        receiver = running.start("cdr_receiver", [PYTHON, "-m", "cdr_receiver"])
+        _wait_http(f"http://127.0.0.1:{stack_env['DIALER_CDR_RECEIVER_PORT']}/health", 30, receiver)
+        # The simulator posts CDRs to the receiver (DIALER_CDR_URL), as a media node does.
         sim = running.start(
             "switchsim",
-            [PYTHON, "-m", "switchsim", "--port", str(sim_port), "--speed", "20", "--seed", "11",
-             "--web-url", stack_env["DIALER_WEB_BASE_URL"]],
+            [PYTHON, "-m", "switchsim", "--port", str(sim_port), "--speed", "20", "--seed", "11"],
         )
         _wait_port(sim_port, 30, sim)
         yield running

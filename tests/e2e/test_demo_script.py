@@ -52,9 +52,11 @@ def _pids_in_session(session_ids: set[int]) -> list[int]:
 
 def test_demo_comes_up_dials_and_stops(tmp_path):
     web_port = free_port()
+    cdr_port = free_port()
     env = dict(
         os.environ,
         DIALER_WEB_PORT=str(web_port),
+        DIALER_CDR_RECEIVER_PORT=str(cdr_port),
         DIALER_SIM_PORT=str(free_port()),
         DEMO_EMAIL="demo-e2e@demo.example",
         DEMO_PASSWORD="Demo-Clave-E2E-2026",
@@ -70,9 +72,12 @@ def test_demo_comes_up_dials_and_stops(tmp_path):
         start_new_session=True,
     )
     try:
-        output = _read_until(process, "Dashboard:", 240)
+        output = _read_until(process, "Press Ctrl-C", 240)
         assert "campaign_id=" in output
         assert f"http://127.0.0.1:{web_port}/" in output
+        assert f"http://127.0.0.1:{cdr_port}/api/cdr" in output
+        receiver_health = requests.get(f"http://127.0.0.1:{cdr_port}/health", timeout=10)
+        assert receiver_health.json() == {"status": "ok", "database": "ok"}
 
         login = requests.post(
             f"http://127.0.0.1:{web_port}/api/auth/login",

@@ -99,7 +99,7 @@ def test_json_cdr_raw_json():
     assert settings["err-log-dir"]
 
 
-def test_cdr_url_is_web_endpoint():
+def test_cdr_url_is_receiver_endpoint():
     values = dict(
         node.get("data").split("=", 1) for node in parse("dialer_vars.xml").iter("X-PRE-PROCESS")
     )

@@ -29,7 +29,7 @@ def test_cdr_http500_delays_hangup_complete(tmp_path, cdr_server):
     err_dir = tmp_path / "cdr-err"
     url = f"http://127.0.0.1:{cdr_server.server_address[1]}"
     process, port = start_simulator(
-        tmp_path, "--web-url", url, "--cdr-retries", "2", "--cdr-delay", "0.4", "--cdr-err-dir", str(err_dir)
+        tmp_path, "--cdr-url", url + "/api/cdr", "--cdr-retries", "2", "--cdr-delay", "0.4", "--cdr-err-dir", str(err_dir)
     )
     try:
         client = connect(port)

@@ -18,7 +18,7 @@ SUBSCRIBE = (
 @pytest.fixture
 def node(tmp_path, cdr_server):
     url = f"http://127.0.0.1:{cdr_server.server_address[1]}"
-    process, port = start_simulator(tmp_path, "--web-url", url, "--cdr-retries", "1", "--cdr-delay", "0.1")
+    process, port = start_simulator(tmp_path, "--cdr-url", url + "/api/cdr", "--cdr-retries", "1", "--cdr-delay", "0.1")
     client = Client(port)
     client.read_until(lambda frame: frame.content_type == "auth/request")
     client.send("auth ClueCon")
