@@ -41,7 +41,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extras
 
-from dialer_common.cdr.store import COLUMNS, TenantCache, unknown_tenant_error
+from dialer_common.cdr.store import COLUMNS, TenantCache, sql_params, unknown_tenant_error
 from dialer_common.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,9 @@ INSERT_BATCH_SQL = (
     f"INSERT INTO cdr ({', '.join(COLUMNS)}) VALUES %s"
     " ON CONFLICT DO NOTHING RETURNING call_uuid::text, leg, started_at"
 )
-COPY_SQL = f"COPY cdr ({', '.join(COLUMNS)}) FROM STDIN"
+# A COPY line ends with raw, which _copy_line escapes as bytes.
+COLUMNS_BEFORE_RAW = tuple(name for name in COLUMNS if name != "raw")
+COPY_SQL = f"COPY cdr ({', '.join(COLUMNS_BEFORE_RAW)}, raw) FROM STDIN"
 # Shown in pg_stat_activity, so an operator can tell the committers' sessions apart.
 APPLICATION_NAME = "dialer-cdr-committer"
 STORED = "stored"
@@ -328,7 +330,7 @@ class CdrCommitter:
             if insertable and copy:
                 stored_keys = _copy_rows(cur, insertable)
             elif insertable:
-                values = [tuple(ticket.row[name] for name in COLUMNS) for ticket in insertable]
+                values = [tuple(sql_params(ticket.row)[name] for name in COLUMNS) for ticket in insertable]
                 returned = psycopg2.extras.execute_values(cur, INSERT_BATCH_SQL, values,
                                                           page_size=len(values), fetch=True)
                 stored_keys = {tuple(row) for row in returned}
@@ -392,14 +394,25 @@ def _copy_rows(cur, tickets: list[Ticket]) -> set[tuple]:
     stores the batch again with ``INSERT ... ON CONFLICT``. FreeSWITCH posts
     a CDR again only after a failed post, so that is rare.
     """
-    text = "".join(_copy_line(ticket.row) for ticket in tickets)
-    cur.copy_expert(COPY_SQL, io.BytesIO(text.encode("utf-8")), size=len(text) * 4 + 1)
+    data = b"".join([_copy_line(ticket.row) for ticket in tickets])
+    cur.copy_expert(COPY_SQL, io.BytesIO(data), size=len(data) + 1)
     return {ticket.key for ticket in tickets}
 
 
-def _copy_line(row: dict) -> str:
-    """One line of COPY's text format for ``row``, in COLUMNS order."""
-    return "\t".join(map(_copy_value, [row[name] for name in COLUMNS])) + "\n"
+def _copy_line(row: dict) -> bytes:
+    """One line of COPY's text format for ``row``, in COLUMNS order; ``raw`` (bytes) comes last."""
+    raw = row["raw"]
+    # Only these four bytes need escaping in COPY's text format.
+    if b"\\" in raw:
+        raw = raw.replace(b"\\", b"\\\\")
+    if b"\n" in raw:
+        raw = raw.replace(b"\n", b"\\n")
+    if b"\r" in raw:
+        raw = raw.replace(b"\r", b"\\r")
+    if b"\t" in raw:
+        raw = raw.replace(b"\t", b"\\t")
+    head = "\t".join([_copy_value(row[name]) for name in COLUMNS_BEFORE_RAW])
+    return b"%s\t%s\n" % (head.encode("utf-8"), raw)
 
 
 def _copy_value(value) -> str:

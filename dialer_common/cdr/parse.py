@@ -49,6 +49,18 @@ def decode_body(body: bytes, content_type: str = "") -> dict:
     return decode_text(body_text(body), content_type)
 
 
+def decode_json_bytes(data: bytes) -> dict:
+    """Decode a plain JSON body (already stripped) without making a str of it first."""
+    if not data:
+        raise CdrError("empty_body", "empty CDR body: send the CDR JSON or a cdr= form field")
+    try:
+        return _loads(data)
+    except CdrError:
+        # Name the byte when the JSON is invalid because the body is not UTF-8.
+        _utf8(data)
+        raise
+
+
 def body_text(body: bytes) -> str:
     """Return the request body as UTF-8 text without surrounding white space."""
     return _utf8(body).strip()

@@ -12,7 +12,7 @@ import logging
 import orjson
 
 from dialer_common.cdr.fields import cdr_columns
-from dialer_common.cdr.parse import CdrError, body_text, decode_text, is_form_body
+from dialer_common.cdr.parse import CdrError, body_text, decode_json_bytes, decode_text
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +61,28 @@ _tenants = TenantCache()
 def parse_cdr(body: bytes, content_type: str = "", call_uuid_hint: str | None = None) -> dict:
     """Decode a posted body into the cdr row, ``raw`` included; raise CdrError when it is unusable.
 
-    ``raw`` is the CDR as JSON text: a plain JSON body is kept as posted, and
-    a form body is stored decoded, because its percent-encoding carries no
-    evidence and makes the text about twice as long.
+    ``raw`` is the CDR as UTF-8 JSON bytes: a plain JSON body is kept as
+    posted (without surrounding white space), and a form body is stored
+    decoded, because its percent-encoding carries no evidence and makes the
+    text about twice as long. It stays bytes so that a COPY batch is built
+    without decoding and encoding 11 KB per CDR again.
     """
-    text = body_text(body)
-    document = decode_text(text, content_type)
+    data = body.strip()
+    if "x-www-form-urlencoded" in content_type or data.startswith(b"cdr="):
+        text = body_text(data)
+        document = decode_text(text, content_type)
+        raw = orjson.dumps(document)
+    else:
+        document = decode_json_bytes(data)
+        raw = data
     row = cdr_columns(document, call_uuid_hint)
-    row["raw"] = _dumps(document) if is_form_body(text, content_type) else text
+    row["raw"] = raw
     return row
+
+
+def sql_params(row: dict) -> dict:
+    """``row`` with ``raw`` as text, for psycopg2 parameters (bytes would go in as bytea)."""
+    return dict(row, raw=row["raw"].decode("utf-8"))
 
 
 # One commit per CDR: bench/cdr_ingest.py measured 120-900 CDR/s per
@@ -85,12 +98,8 @@ def insert_cdr(conn, row: dict) -> bool:
         if not _tenants.exists(cur, row["tenant_id"]):
             conn.rollback()
             raise unknown_tenant_error(row)
-        cur.execute(INSERT_SQL, row)
+        cur.execute(INSERT_SQL, sql_params(row))
         inserted = cur.fetchone() is not None
     conn.commit()
     return inserted
 
-
-def _dumps(value) -> str:
-    # Compact, with UTF-8 kept as is, like a plain mod_json_cdr body.
-    return orjson.dumps(value).decode()
