@@ -4,8 +4,9 @@ Clients post raw-JSON CDRs (``encode=false``, the media-node setting in
 freeswitch_conf/) to ``python -m cdr_receiver`` on 127.0.0.1, each post on a
 new TCP connection, as mod_json_cdr does. Bodies are the recorded CDRs of
 tests/fixtures/freeswitch/cdr_json with the channel variables the
-orchestrator sets at originate, a fresh channel uuid per post, keeping only
-the documents of 9 KB or more so the mean is about the 11 KB of a real post.
+orchestrator sets at originate and a fresh channel uuid per post. Only the
+documents of 9 KB or more are used, so the mean is close to the 11 KB of a
+real post.
 Every row keeps its raw body; the run checks that every 200 is a stored row.
 
 The clients run in separate processes on the same cores as the receiver and
@@ -241,7 +242,7 @@ def run(url: str, tenant_id: int, args, keep_alive: bool) -> dict:
     failures = sum(total[1] for total in totals)
     latencies = sorted(latency for total in totals for latency in total[2])
     if stored != posts - failures:
-        raise RuntimeError(f"{posts - failures} posts were answered 200 but {stored} rows were stored")
+        raise RuntimeError(f"{posts - failures} posts got a 200 response but {stored} rows were stored")
     return {
         "posts": posts, "failures": failures, "stored": stored, "rate": stored / elapsed,
         "p50_ms": latencies[len(latencies) // 2] * 1000, "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,

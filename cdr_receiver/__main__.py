@@ -3,8 +3,9 @@
   python -m cdr_receiver [--host H] [--port P] [--workers N]
 
 Settings come from the same ``DIALER_*`` variables as the other tiers
-(database, CDR credentials, locale); the listen address from
-``DIALER_CDR_RECEIVER_HOST`` / ``_PORT`` / ``_WORKERS`` or the options.
+(database, CDR credentials, locale). The listen address and worker count
+come from the options, or else ``DIALER_CDR_RECEIVER_HOST``, ``_PORT`` and
+``_WORKERS``.
 With more than one worker, each is a process with its own event loop and
 committer on the same port (SO_REUSEPORT), and the kernel spreads the
 connections over them. SIGTERM or SIGINT stops the workers after they

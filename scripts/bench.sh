@@ -26,6 +26,7 @@ run esl_parse "$PY" bench/esl_parse.py
 run safe_harbor "$PY" bench/safe_harbor.py
 run compliance_gate "$PY" bench/compliance_gate.py
 run cdr_ingest "$PY" bench/cdr_ingest.py
+run cdr_receiver "$PY" bench/cdr_receiver.py --seconds 60 --keep-alive
 if [ -f bench/orchestrator_load.py ]; then
   run orchestrator_load "$PY" bench/orchestrator_load.py
 fi

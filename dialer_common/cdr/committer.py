@@ -118,12 +118,8 @@ class CdrCommitter:
     """Batch the CDR rows of one process into shared transactions (see the module docstring)."""
 
     def __init__(self, connect: Callable[[], object], max_batch: int = MAX_BATCH, linger_s: float = LINGER_S,
-                 max_pending: int = MAX_PENDING, idle_exit_s: float = IDLE_EXIT_S,
-                 on_batch_done: Callable[[list[Ticket]], None] | None = None) -> None:
-        """``on_batch_done``, when given, is called from the committer thread with each batch's tickets
-        once all of them are resolved (an asyncio server wakes its loop with it)."""
+                 max_pending: int = MAX_PENDING, idle_exit_s: float = IDLE_EXIT_S) -> None:
         self._connect = connect
-        self._on_batch_done = on_batch_done
         self.max_batch = max_batch
         self.linger_s = linger_s
         self.idle_exit_s = idle_exit_s
@@ -168,10 +164,10 @@ class CdrCommitter:
     def store_now(self, rows: list[dict]) -> list[Ticket]:
         """Store ``rows`` in one transaction on the calling thread and return their resolved tickets.
 
-        For a caller that batches rows itself and must not share the GIL with
-        a committer thread (the CDR receiver's event loop); the failure rules
-        are those of the thread. Do not mix it with :meth:`submit` on one
-        committer.
+        The CDR receiver's event loop batches rows itself and calls this,
+        because a committer thread would compete with it for the GIL. The
+        failure rules are those of the thread. Do not mix it with
+        :meth:`submit` on one committer.
         """
         tickets = [Ticket(row) for row in rows]
         self._store(tickets)
@@ -232,11 +228,7 @@ class CdrCommitter:
             batch = self._collect()
             if batch is None:
                 break
-            try:
-                self._store(batch)
-            finally:
-                if self._on_batch_done is not None:
-                    self._on_batch_done(batch)
+            self._store(batch)
         log.info("cdr_committer.stopped pid=%s", os.getpid())
 
     def _collect(self) -> list[Ticket] | None:
@@ -291,7 +283,7 @@ class CdrCommitter:
                 self._insert_batch(unique)
             except psycopg2.errors.UniqueViolation:
                 # A CDR of the batch is stored already (FreeSWITCH posted it
-                # again): INSERT ... ON CONFLICT tells which rows are new.
+                # again), and INSERT ... ON CONFLICT reports which rows are new.
                 self._rollback()
                 self._insert_batch(unique, copy=False)
         except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
@@ -400,7 +392,7 @@ def _copy_rows(cur, tickets: list[Ticket]) -> set[tuple]:
 
 
 def _copy_line(row: dict) -> bytes:
-    """One line of COPY's text format for ``row``, in COLUMNS order; ``raw`` (bytes) comes last."""
+    """Build the line of COPY's text format for ``row``: COLUMNS_BEFORE_RAW, then ``raw`` (bytes)."""
     raw = row["raw"]
     # Only these four bytes need escaping in COPY's text format.
     if b"\\" in raw:

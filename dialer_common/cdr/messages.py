@@ -1,6 +1,6 @@
-"""What a CDR endpoint answers: status codes and the translatable messages.
+"""Responses of a CDR endpoint: status codes and the translatable messages.
 
-The web tier's ``POST /api/cdr`` and the CDR receiver give the same answers.
+The web tier's ``POST /api/cdr`` and the CDR receiver give the same responses.
 Messages are English source strings for gettext; the web tier translates
 them with its catalog, the receiver with dialer_common/locale.
 """
@@ -14,7 +14,7 @@ REALM = "dialer-cdr"
 # Seconds FreeSWITCH should wait before retrying when the database is down;
 # mod_json_cdr itself waits its own `delay` setting and ignores the header.
 RETRY_AFTER_S = "5"
-# Seconds a request waits for its batch's commit before answering 503.
+# Seconds a request waits for its batch's commit before the 503 response.
 COMMIT_WAIT_S = 20.0
 
 UNAUTHORIZED = N_(
