@@ -9,6 +9,7 @@ profile, which is what makes it a B leg.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INT4_VARIABLES = frozenset({"billsec", "duration", "sip_term_status", "sip_invite_failure_status"})
 INT4_MAX = 2**31 - 1
 INT8_MAX = 2**63 - 1
+# An integer variable: an optional minus sign and ASCII digits. The digit
+# limit keeps int() cheap; the column range is checked after it.
+_INTEGER = re.compile(r"-?[0-9]{1,30}")
 
 # Start times outside these bounds are not a call's: a CDR from before the
 # year 2000, or more than a day ahead of this server's clock, is rejected so it
@@ -76,12 +80,12 @@ def cdr_columns(document: dict, call_uuid_hint: str | None = None) -> dict:
         "answered": answer_epoch > 0 or billsec > 0,
         "billsec": billsec,
         "duration": _integer(variables, "duration", call_uuid) or 0,
-        "pdd_ms": pdd_ms(variables),
+        "pdd_ms": _pdd_ms_checked(variables, call_uuid),
         "hangup_cause": text(variables.get("hangup_cause"), "hangup_cause"),
         "sip_status": _sip_status(variables, call_uuid),
         "amd_result": text(variables.get("dialer_amd_result"), "dialer_amd_result"),
-        "live": _flag(variables, "dialer_live"),
-        "abandoned": _flag(variables, "dialer_abandoned"),
+        "live": _flag(variables, "dialer_live", call_uuid),
+        "abandoned": _flag(variables, "dialer_abandoned", call_uuid),
         "safe_harbor_played": safe_harbor_ms is not None and safe_harbor_ms > 0,
         "safe_harbor_at": _from_ms(safe_harbor_ms, "dialer_safe_harbor_ms", call_uuid) if safe_harbor_ms
         else None,
@@ -163,6 +167,16 @@ def pdd_ms(variables: dict) -> int | None:
     return min(positive) if positive else None
 
 
+def _pdd_ms_checked(variables: dict, call_uuid: str) -> int | None:
+    """Return :func:`pdd_ms`, rejecting a delay the integer column cannot hold (the epochs are wrong)."""
+    delay = pdd_ms(variables)
+    if delay is not None and delay > INT4_MAX:
+        raise CdrError("invalid_variable", f"CDR post-dial delay of {delay} ms is out of range: the progress, "
+                                           "early media or answer epoch is wrong; check the media node's "
+                                           "clock", call_uuid)
+    return delay
+
+
 def _sip_status(variables: dict, call_uuid: str) -> int | None:
     status = _integer(variables, "sip_term_status", call_uuid)
     if status is None:
@@ -178,22 +192,25 @@ def _epoch_time(variables: dict, name: str, call_uuid: str) -> datetime | None:
     return _from_s(seconds, f"{name}_epoch", call_uuid) if seconds else None
 
 
-def _flag(variables: dict, name: str) -> bool | None:
+def _flag(variables: dict, name: str, call_uuid: str) -> bool | None:
     value = variables.get(name)
     if value is None or value == "":
         return None
-    return str(value).lower() == "true"
+    if not isinstance(value, str):
+        raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is not a string: expected "
+                                           "\"true\" or \"false\"", call_uuid)
+    return value.lower() == "true"
 
 
 def _integer(variables: dict, name: str, call_uuid: str) -> int | None:
     value = variables.get(name)
     if value is None or value == "":
         return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is not an integer",
-                       call_uuid) from None
+    # int() would also take " 1", "1_000" and non-ASCII digits.
+    if not isinstance(value, str) or not _INTEGER.fullmatch(value):
+        raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is not an integer: expected up to 30 "
+                                           "ASCII digits with an optional minus sign", call_uuid)
+    number = int(value)
     maximum = INT4_MAX if name in INT4_VARIABLES else INT8_MAX
     if not -maximum <= number <= maximum:
         raise CdrError("invalid_variable", f"CDR variable {name}={value!r} is out of range: expected at most "
@@ -215,10 +232,9 @@ def _text(value, name: str, call_uuid: str) -> str | None:
 
 
 def _safe_int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    if not isinstance(value, str) or not _INTEGER.fullmatch(value):
         return None
+    return int(value)
 
 
 def _uuid_variable(variables: dict, name: str, call_uuid: str) -> str | None:
