@@ -381,7 +381,7 @@ def cmd_user_add(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_cdr_load(ctx: Context, args: argparse.Namespace) -> int:
     from dialer_common.cdr.loader import main as load_cdrs
 
-    return load_cdrs(args.loader_args) or 0
+    return load_cdrs(args.loader_args, gettext=ctx._) or 0
 
 
 COMMANDS = {

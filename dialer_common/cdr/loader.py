@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg2
@@ -24,8 +26,24 @@ from dialer_common import db
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import insert_cdr, parse_cdr
 from dialer_common.config import Config
+from dialer_common.phone import N_
 
 log = logging.getLogger(__name__)
+
+NOT_A_FOLDER = N_("{path} is not a folder: pass mod_json_cdr's err-log-dir")
+CANNOT_CONNECT = N_("cannot connect to the database ({error}): check DIALER_DATABASE_URL")
+CONNECTION_LOST = N_("the database connection failed while loading {file} ({error}): fix it and run the command "
+                     "again; the files not loaded yet stay in place")
+SUMMARY = N_("stored={stored} duplicate={duplicate} rejected={rejected}")
+REJECTED_WHERE = N_("rejected files and their reasons are in {path}")
+
+
+class ConnectionLost(Exception):
+    """The database connection failed while loading ``file``."""
+
+    def __init__(self, file: Path, error: psycopg2.Error) -> None:
+        super().__init__(str(error).strip())
+        self.file = file
 
 
 def load_file(conn, path: Path) -> str:
@@ -41,19 +59,36 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
+def _reject(directory: Path, path: Path, reason: str, message: str, call_uuid: str | None) -> None:
+    target = _move(path, directory / "rejected")
+    target.with_name(target.name + ".reason.txt").write_text(f"{reason}: {message}\n", encoding="utf-8")
+    log.warning("cdr_load.rejected file=%s call_uuid=%s reason=%s", path.name, call_uuid, reason)
+
+
 def load_directory(conn, directory: Path) -> dict[str, int]:
-    """Load every ``*.cdr.json`` in ``directory``; return counts by outcome."""
+    """Load every ``*.cdr.json`` file in ``directory``; return counts by outcome.
+
+    Raises ConnectionLost, naming the file, when the database connection fails.
+    """
     counts = {"stored": 0, "duplicate": 0, "rejected": 0}
     for path in sorted(directory.glob("*.cdr.json")):
+        if not path.is_file():
+            log.warning("cdr_load.skipped file=%s reason=not_a_file", path.name)
+            continue
         try:
             outcome = load_file(conn, path)
         except CdrError as error:
             conn.rollback()
-            target = _move(path, directory / "rejected")
-            reason = f"{error.reason}: {error}\n"
-            target.with_name(target.name + ".reason.txt").write_text(reason, encoding="utf-8")
-            log.warning("cdr_load.rejected file=%s call_uuid=%s reason=%s", path.name, error.call_uuid,
-                        error.reason)
+            _reject(directory, path, error.reason, str(error), error.call_uuid)
+            counts["rejected"] += 1
+            continue
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
+            raise ConnectionLost(path, error) from error
+        except psycopg2.Error as error:
+            # The database rejected this row (a value out of range, a
+            # constraint): set it aside and go on with the other files.
+            conn.rollback()
+            _reject(directory, path, "database_rejected", str(error).strip().splitlines()[0], None)
             counts["rejected"] += 1
             continue
         _move(path, directory / "loaded")
@@ -61,8 +96,8 @@ def load_directory(conn, directory: Path) -> dict[str, int]:
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run ``dialer cdr load DIR``; return the exit status."""
+def main(argv: list[str] | None = None, gettext: Callable[[str], str] = str) -> int:
+    """Run ``dialer cdr load DIR``; return the exit status. ``gettext`` translates the messages."""
     parser = argparse.ArgumentParser(
         prog="dialer cdr load",
         description="Store the *.cdr.json files that mod_json_cdr wrote to its err-log-dir.",
@@ -71,25 +106,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if not args.directory.is_dir():
-        print(f"error: {args.directory} is not a folder: pass mod_json_cdr's err-log-dir")
+        _error(gettext, NOT_A_FOLDER, path=args.directory)
         return 1
     config = Config.from_env()
     try:
         conn = db.connect(config.database_url, connect_timeout=5)
     except psycopg2.OperationalError as exc:
-        print(f"error: cannot connect to the database ({str(exc).strip()}): check DIALER_DATABASE_URL")
+        _error(gettext, CANNOT_CONNECT, error=str(exc).strip())
         return 1
 
     try:
         counts = load_directory(conn, args.directory)
-    except psycopg2.Error as exc:
-        print(f"error: database failure ({str(exc).strip()}): fix it and run the command again")
+    except ConnectionLost as exc:
+        _error(gettext, CONNECTION_LOST, file=exc.file, error=exc)
         return 1
     finally:
         conn.close()
 
-    print(f"stored={counts['stored']} duplicate={counts['duplicate']} rejected={counts['rejected']}")
+    print(gettext(SUMMARY).format(**counts))
     if counts["rejected"]:
-        print(f"rejected files and their reasons are in {args.directory / 'rejected'}")
+        print(gettext(REJECTED_WHERE).format(path=args.directory / "rejected"))
         return 2
     return 0
+
+
+def _error(gettext: Callable[[str], str], template: str, **values) -> None:
+    print("dialer: " + gettext("error: ") + gettext(template).format(**values), file=sys.stderr)

@@ -7,8 +7,8 @@ from babel.messages.extract import extract_from_file
 from dialer_common.cli import load_translations
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [ROOT / "dialer_common" / name for name in ("phone.py", "leads.py", "cli.py", "demo.py", "cdr/messages.py")]
-SOURCES.append(ROOT / "cdr_receiver" / "server.py")
+SOURCES = [ROOT / "dialer_common" / name for name in ("phone.py", "leads.py", "cli.py", "demo.py", "cdr/messages.py", "cdr/loader.py")]
+SOURCES += [ROOT / "cdr_receiver" / "server.py", ROOT / "cdr_receiver" / "__main__.py"]
 
 
 def extracted_messages():

@@ -55,4 +55,50 @@ def test_loader_missing_folder_fails(tmp_path, capsys):
     status = loader.main([str(tmp_path / "absent")])
 
     assert status == 1
-    assert "is not a folder" in capsys.readouterr().out
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_loader_sets_aside_rows_the_database_rejects(tmp_path, conn, tenant, config, monkeypatch, capsys):
+    """A file PostgreSQL rejects goes to rejected/ with the reason; the files after it still load."""
+    monkeypatch.setenv("DIALER_DATABASE_URL", config.database_url)
+    first, poisoned, last = (str(uuid.UUID(int=n)) for n in (1, 2, 3))
+    for call_uuid in (first, poisoned, last):
+        _write_cdr(tmp_path, tenant["id"], call_uuid)
+    (tmp_path / "folder.cdr.json").mkdir()
+    with conn.cursor() as cur:
+        cur.execute(f"""
+            CREATE FUNCTION test_reject_one() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.call_uuid = '{poisoned}' THEN
+                    RAISE EXCEPTION 'value out of range for this test';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_reject_one BEFORE INSERT ON cdr FOR EACH ROW EXECUTE FUNCTION test_reject_one();
+        """)
+    conn.commit()
+    try:
+        status = loader.main([str(tmp_path)])
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("DROP TRIGGER test_reject_one ON cdr; DROP FUNCTION test_reject_one();")
+        conn.commit()
+
+    assert status == 2
+    assert capsys.readouterr().out.splitlines()[0] == "stored=2 duplicate=0 rejected=1"
+    reason = (tmp_path / "rejected" / f"{poisoned}.cdr.json.reason.txt").read_text()
+    assert reason.startswith("database_rejected: value out of range for this test")
+    assert sorted(p.name for p in (tmp_path / "loaded").iterdir()) == [f"{first}.cdr.json", f"{last}.cdr.json"]
+    assert (tmp_path / "folder.cdr.json").is_dir()
+
+
+def test_loader_messages_in_spanish_through_the_cli(tmp_path, tenant, config, monkeypatch, capsys):
+    from dialer_common.cli import main as dialer
+
+    monkeypatch.setenv("DIALER_DATABASE_URL", config.database_url)
+    _write_cdr(tmp_path, tenant["id"], str(uuid.uuid4()))
+
+    status = dialer(["cdr", "load", str(tmp_path)])
+
+    assert status == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "guardados=1 duplicados=0 rechazados=0"
