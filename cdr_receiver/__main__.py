@@ -1,15 +1,20 @@
 """``python -m cdr_receiver``: run the CDR receiver.
 
-  python -m cdr_receiver [--host H] [--port P] [--workers N]
+  python -m cdr_receiver [--host H] [--port P] [--workers N] [--idle-timeout S]
 
 Settings come from the same ``DIALER_*`` variables as the other tiers
 (database, CDR credentials, locale). The listen address and worker count
 come from the options, or else ``DIALER_CDR_RECEIVER_HOST``, ``_PORT`` and
 ``_WORKERS``.
-With more than one worker, each is a process with its own event loop and
-committer on the same port (SO_REUSEPORT), and the kernel spreads the
-connections over them. SIGTERM or SIGINT stops the workers after they
-commit what they hold.
+
+This process binds the port, then runs one worker, or forks N workers that
+accept on the same socket. A second receiver on the same port therefore
+fails to start instead of sharing the traffic. With several workers their
+counters are summed through ``PROMETHEUS_MULTIPROC_DIR`` (a temporary
+folder when it is not set). SIGTERM or SIGINT stops the workers after they
+commit and respond to the posts they have read. When one worker exits on
+its own the others are stopped and the command exits with status 1, so a
+supervisor restarts the whole receiver.
 """
 
 from __future__ import annotations
@@ -18,16 +23,40 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
+import socket
 import sys
+import tempfile
 
+from dialer_common.cdr.messages import N_
+from dialer_common.cli import load_translations
 from dialer_common.config import Config
 from dialer_common.errors import ConfigError
 
 log = logging.getLogger("cdr_receiver")
 
+CANNOT_LISTEN = N_("cannot listen on {host}:{port}: {error}; stop the process that uses the port or choose "
+                   "another with --port or DIALER_CDR_RECEIVER_PORT")
+DEFAULT_PASSWORD = N_("DIALER_CDR_PASSWORD is the public default, a placeholder or shorter than 16 "
+                      "characters; set it to a random value and the same user:password in the media nodes' "
+                      "dialer_cdr_cred (only for a demo or tests, set DIALER_ALLOW_DEV_SECRETS=1 instead)")
 
-def _run_worker(config: Config, host: str, port: int, reuse_port: bool, idle_timeout_s: float) -> None:
+
+def listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _run_worker(config: Config, sock: socket.socket, idle_timeout_s: float) -> None:
     from cdr_receiver.server import serve
 
     try:
@@ -40,8 +69,9 @@ def _run_worker(config: Config, host: str, port: int, reuse_port: bool, idle_tim
         task = asyncio.current_task()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, task.cancel)
+        host = sock.getsockname()[0]
         try:
-            await serve(config, host, port, reuse_port=reuse_port, idle_timeout_s=idle_timeout_s,
+            await serve(config, sock, idle_timeout_s=idle_timeout_s,
                         ready=lambda bound: print(f"cdr_receiver listening on http://{host}:{bound}/api/cdr",
                                                   flush=True))
         except asyncio.CancelledError:
@@ -53,42 +83,31 @@ def _run_worker(config: Config, host: str, port: int, reuse_port: bool, idle_tim
         asyncio.run(main())
 
 
-def main(argv: list[str] | None = None) -> int:
-    try:
-        config = Config.from_env()
-    except ConfigError as exc:
-        print(f"cdr_receiver: {exc}", file=sys.stderr)
-        return 2
-    parser = argparse.ArgumentParser(prog="python -m cdr_receiver", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=config.cdr_receiver_host)
-    parser.add_argument("--port", type=int, default=config.cdr_receiver_port)
-    parser.add_argument("--workers", type=int, default=config.cdr_receiver_workers)
-    parser.add_argument("--idle-timeout", type=float, default=30.0,
-                        help="seconds before a silent or stalled connection is closed (default 30)")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error(f"--workers {args.workers}: use 1 or more")
-    if args.idle_timeout <= 0:
-        parser.error(f"--idle-timeout {args.idle_timeout}: use a number of seconds above 0")
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    if args.workers == 1:
-        _run_worker(config, args.host, args.port, reuse_port=False, idle_timeout_s=args.idle_timeout)
-        return 0
-
-    children: list[int] = []
-    for _ in range(args.workers):
+def _supervise(config: Config, sock: socket.socket, workers: int, idle_timeout_s: float) -> int:
+    """Fork ``workers`` processes on ``sock`` and wait for them; return the exit status."""
+    children: set[int] = set()
+    for _ in range(workers):
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = 0
             try:
-                _run_worker(config, args.host, args.port, reuse_port=True, idle_timeout_s=args.idle_timeout)
+                _run_worker(config, sock, idle_timeout_s)
+            except BaseException:
+                log.exception("cdr_receiver.worker_failed pid=%s", os.getpid())
+                code = 1
             finally:
-                os._exit(0)
-        children.append(pid)
+                logging.shutdown()
+                os._exit(code)
+        children.add(pid)
+    sock.close()
 
-    def stop(signum, frame) -> None:
+    stopping = False
+
+    def stop(signum=None, frame=None) -> None:
+        nonlocal stopping
+        stopping = True
         for child in children:
             try:
                 os.kill(child, signal.SIGTERM)
@@ -98,15 +117,69 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     status = 0
-    running = set(children)
-    while running:
-        pid, code = os.wait()
-        running.discard(pid)
-        if os.waitstatus_to_exitcode(code) not in (0, -signal.SIGTERM):
-            # One worker failed (its port taken, a crash): stop the others.
-            status = 1
-            stop(None, None)
+    while children:
+        pid, wait_status = os.wait()
+        children.discard(pid)
+        code = os.waitstatus_to_exitcode(wait_status)
+        if stopping and code in (0, -signal.SIGTERM):
+            continue
+        # A worker that exits while nobody asked it to (a crash, a kill):
+        # stop the others, so the supervisor restarts the whole receiver.
+        log.error("cdr_receiver.worker_exited pid=%s exit_code=%s stopping=%s", pid, code, len(children))
+        status = 1
+        if not stopping:
+            stop()
     return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(f"cdr_receiver: {exc}", file=sys.stderr)
+        return 2
+    gettext = load_translations(config.default_locale).gettext
+    parser = argparse.ArgumentParser(prog="python -m cdr_receiver", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=config.cdr_receiver_host)
+    parser.add_argument("--port", type=int, default=config.cdr_receiver_port)
+    parser.add_argument("--workers", type=int, default=config.cdr_receiver_workers)
+    parser.add_argument("--idle-timeout", type=float, default=15.0,
+                        help="seconds before a silent or stalled connection is closed (default 15)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers {args.workers}: use 1 or more")
+    if args.idle_timeout <= 0:
+        parser.error(f"--idle-timeout {args.idle_timeout}: use a number of seconds above 0")
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if not config.cdr_password_ok():
+        if not config.allow_dev_secrets:
+            print(f"cdr_receiver: {gettext(DEFAULT_PASSWORD)}", file=sys.stderr)
+            return 2
+        log.warning("cdr_receiver.dev_password DIALER_ALLOW_DEV_SECRETS is set: accepting the default CDR "
+                    "password")
+
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as exc:
+        print("cdr_receiver: " + gettext(CANNOT_LISTEN).format(host=args.host, port=args.port, error=exc),
+              file=sys.stderr)
+        return 1
+
+    if args.workers == 1:
+        _run_worker(config, sock, args.idle_timeout)
+        return 0
+
+    metrics_dir = None
+    if not config.prometheus_multiproc_dir:
+        # prometheus-client reads the variable when the workers import it.
+        metrics_dir = tempfile.mkdtemp(prefix="dialer-cdr-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        return _supervise(config, sock, args.workers, args.idle_timeout)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

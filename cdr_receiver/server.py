@@ -27,8 +27,11 @@ import hmac
 import json
 import logging
 import os
+import resource
+import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
 import psycopg2
@@ -36,6 +39,8 @@ from babel.support import NullTranslations
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import CollectorRegistry
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from dialer_common.cdr import messages
 from dialer_common.cdr.committer import (
@@ -62,16 +67,22 @@ MAX_BODY = 1024 * 1024
 MAX_HEADER = 16 * 1024
 IDLE_TIMEOUT_S = 30.0
 MAX_CONNECTIONS = 2048
+# Open files kept for the database connection, logs and the listening socket.
+FILES_RESERVED = 64
 # Rows per transaction, and posts parsed but not yet committed.
 MAX_BATCH = 200
 LINGER_S = 0.003
+# mod_json_cdr posts without a timeout of its own, so the call's thread waits
+# as long as the receiver does: answer 503 when a commit takes longer.
+STORE_TIMEOUT_S = 5.0
 MAX_PENDING = 2000
 LOCALES = ("es", "en")
 
 REASONS = {
     100: "Continue", 200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-    405: "Method Not Allowed", 411: "Length Required", 413: "Content Too Large",
-    431: "Request Header Fields Too Large", 503: "Service Unavailable", 505: "HTTP Version Not Supported",
+    405: "Method Not Allowed", 411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content",
+    431: "Request Header Fields Too Large", 500: "Internal Server Error", 503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
 }
 
 # Messages of the HTTP layer; the CDR responses are in dialer_common.cdr.messages.
@@ -95,14 +106,14 @@ class Translator:
         self._catalogs: dict[str, NullTranslations] = {locale: load_translations(locale) for locale in LOCALES}
 
     def locale(self, query: dict[str, list[str]], accept_language: str) -> str:
-        """``?lang=`` first, then the first supported language in Accept-Language, then the default."""
+        """``?lang=`` first, then Accept-Language by its q-values, then the default, as in the web tier."""
         requested = query.get("lang", [""])[0]
         if requested in LOCALES:
             return requested
-        for part in accept_language.split(","):
-            tag = part.split(";", 1)[0].strip().lower()[:2]
-            if tag in LOCALES:
-                return tag
+        if accept_language:
+            best = parse_accept_header(accept_language, LanguageAccept).best_match(LOCALES)
+            if best:
+                return best
         return self.default_locale
 
     def locale_of(self, request: Request | None) -> str:
@@ -148,11 +159,13 @@ class Request:
 class HttpError(Exception):
     """A request rejected without reading further; the connection is closed after the response."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, request: Request | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        # The request, when its headers could be read: its locale picks the message's language.
+        self.request = request
 
 
 Answer = tuple[int, dict, bytes]
@@ -162,11 +175,9 @@ class Receiver:
     """State shared by the connections of one process: config, committer, translations.
 
     A CDR post is answered through callbacks rather than a task per
-    request: :meth:`dispatch` parses it and queues the row, and
-    :meth:`flush` commits the queued rows on the loop's own thread, then
-    answers each post. Keeping PostgreSQL's round trip on this thread
-    costs less than handing rows to a committer thread, which would
-    compete with the loop for the GIL.
+    request: :meth:`dispatch` parses it and queues the row, :meth:`flush`
+    hands a batch of rows to the store thread, and :meth:`_stored`
+    responds to each post once the batch is committed.
     """
 
     def __init__(self, config: Config, committer: CdrCommitter, loop: asyncio.AbstractEventLoop) -> None:
@@ -175,11 +186,21 @@ class Receiver:
         self.loop = loop
         self.translator = Translator(config.default_locale)
         self.connections: set[HttpConnection] = set()
+        self.max_connections = _connection_limit()
+        self._refused = 0
+        self._refused_logged_at = 0.0
         self._user = config.cdr_user.encode()
         self._password = config.cdr_password.encode()
         # Parsed posts waiting for the next commit: (row, request, respond).
         self.pending: list[tuple] = []
         self._flush_timer: asyncio.TimerHandle | None = None
+        # One thread runs the committer's COPY and COMMIT, so a PostgreSQL
+        # that stops answering blocks it and not the event loop.
+        self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdr-store")
+        # (batch, timeout handle) while the store thread commits a batch.
+        self.storing: tuple | None = None
+        # When a commit started that PostgreSQL has not answered within STORE_TIMEOUT_S.
+        self._stuck_since: float | None = None
 
     def _outcome(self, ticket: Ticket, request: Request) -> Answer:
         row = ticket.row
@@ -214,6 +235,21 @@ class Receiver:
         user_ok = hmac.compare_digest(user, self._user)
         password_ok = hmac.compare_digest(password, self._password)
         return bool(sep) and user_ok and password_ok
+
+    def refused_connection(self) -> None:
+        """Count a connection refused at the limit; log the count at most every 10 s."""
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._refused_logged_at >= 10:
+            log.warning("cdr_receiver.connections_refused count=%s open=%s limit=%s", self._refused,
+                        len(self.connections), self.max_connections)
+            self._refused = 0
+            self._refused_logged_at = now
+
+    def rejects_before_body(self, request: Request) -> bool:
+        """Tell whether a CDR post is refused by its headers alone (wrong credentials)."""
+        return (request.method == "POST" and request.path == CDR_PATH
+                and not self.credentials_ok(request.headers.get("authorization", "")))
 
     def error(self, request: Request | None, status: int, code: str, message: str, detail: str | None = None,
               headers: dict | None = None) -> Answer:
@@ -252,43 +288,82 @@ class Receiver:
         except CdrError as exc:
             respond(self._rejected(request, exc))
             return
+        if self._stuck_since is not None:
+            # The store thread still waits for PostgreSQL: fail fast, so
+            # FreeSWITCH retries instead of holding the call's thread.
+            waited = time.monotonic() - self._stuck_since
+            respond(self._unavailable(request, "database_unavailable", DatabaseUnavailable(
+                f"PostgreSQL has not answered a commit for {waited:.0f} s"), row["call_uuid"]))
+            return
         if len(self.pending) >= MAX_PENDING:
             respond(self._unavailable(request, "ingest_busy", QueueFull(
                 f"{MAX_PENDING} CDRs are already waiting for a commit"), row["call_uuid"]))
             return
         self.pending.append((row, request, respond))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self.storing is not None:
+            # The next batch starts when the store thread is done.
+            return
         if len(self.pending) >= MAX_BATCH:
             self.flush()
-        elif self._flush_timer is None:
+        elif self.pending and self._flush_timer is None:
             # Linger, so the posts arriving meanwhile share the commit.
             self._flush_timer = self.loop.call_later(LINGER_S, self.flush)
 
     def flush(self) -> None:
-        """Store up to MAX_BATCH pending posts in one transaction, then respond to each of them.
+        """Hand up to MAX_BATCH pending posts to the store thread, which commits them in one transaction.
 
-        The loop waits for the commit; posts arriving meanwhile queue in the
-        kernel and make up the next batch.
+        The store thread runs one batch at a time, on the committer's one
+        connection; posts arriving meanwhile make up the next batch. If
+        PostgreSQL does not answer within STORE_TIMEOUT_S, the batch and
+        every post until it answers get a 503 at once.
         """
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
+        if self.storing is not None or not self.pending:
+            return
         batch = self.pending[:MAX_BATCH]
         del self.pending[:MAX_BATCH]
-        if self.pending:
-            self._flush_timer = self.loop.call_later(LINGER_S, self.flush)
-        if not batch:
-            return
-        try:
-            tickets = self.committer.store_now([row for row, _, _ in batch])
-        except Exception as exc:
+        future = self.loop.run_in_executor(self._store_thread, self.committer.store_now,
+                                           [row for row, _, _ in batch])
+        timer = self.loop.call_later(STORE_TIMEOUT_S, self._store_timed_out)
+        self.storing = (batch, timer)
+        future.add_done_callback(self._stored)
+
+    def _stored(self, future: asyncio.Future) -> None:
+        batch, timer = self.storing
+        self.storing = None
+        timer.cancel()
+        if self._stuck_since is not None:
+            # The batch was answered 503 already; FreeSWITCH's retry of a
+            # row committed meanwhile gets "duplicate".
+            log.warning("cdr_receiver.database_back waited_s=%.1f rows=%s",
+                        time.monotonic() - self._stuck_since, len(batch))
+            self._stuck_since = None
+        elif future.exception() is not None:
             # A defect, not a database error (those resolve the tickets):
             # answer 503 so that FreeSWITCH posts again, and keep serving.
-            log.exception("cdr_receiver.flush_failed rows=%s", len(batch))
+            exc = future.exception()
+            log.error("cdr_receiver.flush_failed rows=%s error=%r", len(batch), exc, exc_info=exc)
             for row, request, respond in batch:
                 respond(self._unavailable(request, "database_error", exc, row["call_uuid"]))
-            return
-        for ticket, (_, request, respond) in zip(tickets, batch, strict=True):
-            respond(self._outcome(ticket, request))
+        else:
+            for ticket, (_, request, respond) in zip(future.result(), batch, strict=True):
+                respond(self._outcome(ticket, request))
+        self._schedule()
+
+    def _store_timed_out(self) -> None:
+        batch, _ = self.storing
+        self._stuck_since = time.monotonic() - STORE_TIMEOUT_S
+        waiting = batch + self.pending
+        self.pending = []
+        log.error("cdr_receiver.database_not_responding waited_s=%s rows=%s", STORE_TIMEOUT_S, len(waiting))
+        error = DatabaseUnavailable(f"PostgreSQL did not answer a commit within {STORE_TIMEOUT_S:.0f} s")
+        for row, request, respond in waiting:
+            respond(self._unavailable(request, "database_unavailable", error, row["call_uuid"]))
 
     def _rejected(self, request: Request, exc: CdrError) -> Answer:
         CDR_REJECTED.labels(exc.reason).inc()
@@ -304,6 +379,12 @@ class Receiver:
         log.error("cdr.not_stored code=%s call_uuid=%s error=%s", code, call_uuid, detail)
         return self.error(request, 503, code, messages.unavailable_message(code), detail=detail,
                           headers={"Retry-After": messages.RETRY_AFTER_S})
+
+    def close(self) -> None:
+        """Stop the store thread (it finishes the batch it holds) and close the database connection."""
+        self._store_thread.shutdown(wait=self.storing is None)
+        if self.storing is None:
+            self.committer.close()
 
     async def _health(self) -> Answer:
         def probe() -> str | None:
@@ -323,6 +404,19 @@ class Receiver:
             return 200, {}, json.dumps({"status": "ok", "database": "ok"}).encode()
         return 503, {"Retry-After": messages.RETRY_AFTER_S}, json.dumps(
             {"status": "error", "database": "unavailable", "detail": problem}).encode()
+
+
+def _connection_limit() -> int:
+    """MAX_CONNECTIONS, or fewer when the open-files limit is lower; raise the soft limit to the hard one first."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = MAX_CONNECTIONS + FILES_RESERVED if hard == resource.RLIM_INFINITY else hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, target), hard))
+            soft = max(soft, target)
+        except (ValueError, OSError):
+            pass
+    return max(1, min(MAX_CONNECTIONS, soft - FILES_RESERVED))
 
 
 def _metrics_text() -> bytes:
@@ -353,9 +447,8 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        if len(self.receiver.connections) >= MAX_CONNECTIONS:
-            log.warning("cdr_receiver.connection_refused open=%s limit=%s", len(self.receiver.connections),
-                        MAX_CONNECTIONS)
+        if len(self.receiver.connections) >= self.receiver.max_connections:
+            self.receiver.refused_connection()
             transport.abort()
             self.closed = True
             return
@@ -407,6 +500,14 @@ class HttpConnection(asyncio.Protocol):
                     self._fail(exc)
                     return
                 if self.request.headers.get("expect", "").lower() == "100-continue":
+                    if self.receiver.rejects_before_body(self.request):
+                        # Respond 401 now instead of inviting a body that would be refused.
+                        request, self.request = self.request, None
+                        request.keep_alive = False
+                        self.busy = True
+                        self._current = request
+                        self.receiver.dispatch(request, self._answer)
+                        return
                     self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if len(self.buffer) < self.body_length:
                 return
@@ -444,10 +545,11 @@ class HttpConnection(asyncio.Protocol):
             self._advance()
 
     def _fail(self, error: HttpError) -> None:
-        locale = self.receiver.translator.default_locale
+        locale = self.receiver.translator.locale_of(error.request)
         message = self.receiver.translator.gettext(locale, error.message)
-        log.warning("cdr_receiver.bad_request status=%s code=%s", error.status, error.code)
-        if error.code in ("header_too_large", "body_too_large", "length_required"):
+        call_uuid = error.request.call_uuid if error.request is not None else ""
+        log.warning("cdr_receiver.bad_request status=%s code=%s call_uuid=%s", error.status, error.code, call_uuid)
+        if error.code in ("header_too_large", "payload_too_large", "length_required"):
             CDR_REJECTED.labels(error.code).inc()
         body = json.dumps({"error": {"code": error.code, "message": message}}, ensure_ascii=False).encode()
         self._write(error.status, {}, body, keep_alive=False)
@@ -494,19 +596,19 @@ def _parse_head(head: bytes) -> tuple[Request, int]:
     request = Request(method, path, query_string, version, headers)
 
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        raise HttpError(411, "length_required", LENGTH_REQUIRED)
+        raise HttpError(411, "length_required", LENGTH_REQUIRED, request)
     length_text = headers.get("content-length")
     if length_text is None:
         if method == "POST":
-            raise HttpError(411, "length_required", LENGTH_REQUIRED)
+            raise HttpError(411, "length_required", LENGTH_REQUIRED, request)
         return request, 0
     # isascii() too: str.isdigit() accepts digits such as "²" that int() rejects.
     if not (length_text.isascii() and length_text.isdigit()):
-        raise HttpError(400, "bad_length", BAD_LENGTH)
-    length = int(length_text)
-    if length > MAX_BODY:
-        raise HttpError(413, "body_too_large", BODY_TOO_LARGE)
-    return request, length
+        raise HttpError(400, "bad_length", BAD_LENGTH, request)
+    # The length check comes first, so int() never parses thousands of digits.
+    if len(length_text.lstrip("0")) > len(str(MAX_BODY)) or int(length_text) > MAX_BODY:
+        raise HttpError(413, "payload_too_large", BODY_TOO_LARGE, request)
+    return request, int(length_text)
 
 
 def _connect(database_url: str):
@@ -528,16 +630,15 @@ async def _reap_idle(receiver: Receiver, idle_timeout_s: float) -> None:
                 connection.transport.close()
 
 
-async def serve(config: Config, host: str, port: int, reuse_port: bool = False,
-                ready: Callable[[int], None] | None = None, idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
-    """Serve until cancelled; ``ready`` gets the bound port once the socket listens."""
+async def serve(config: Config, sock: socket.socket, ready: Callable[[int], None] | None = None,
+                idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
+    """Serve on the listening socket ``sock`` until cancelled; ``ready`` gets the port once it serves."""
     loop = asyncio.get_running_loop()
     committer = CdrCommitter(lambda: _connect(config.database_url))
     receiver = Receiver(config, committer, loop)
-    server = await loop.create_server(lambda: HttpConnection(receiver), host, port, reuse_port=reuse_port,
-                                      backlog=1024)
-    bound = server.sockets[0].getsockname()[1]
-    log.info("cdr_receiver.listening host=%s port=%s pid=%s", host, bound, os.getpid())
+    server = await loop.create_server(lambda: HttpConnection(receiver), sock=sock)
+    bound = sock.getsockname()[1]
+    log.info("cdr_receiver.listening port=%s pid=%s", bound, os.getpid())
     if ready is not None:
         ready(bound)
     reaper = loop.create_task(_reap_idle(receiver, idle_timeout_s))
@@ -547,8 +648,10 @@ async def serve(config: Config, host: str, port: int, reuse_port: bool = False,
     finally:
         reaper.cancel()
         server.close()
-        # Respond to the posts already read before closing the database connection.
-        while receiver.pending:
+        # Commit and respond to the posts already read, for up to 10 s.
+        deadline = time.monotonic() + 10
+        while (receiver.pending or receiver.storing) and time.monotonic() < deadline:
             receiver.flush()
-        committer.close()
+            await asyncio.sleep(0.01)
+        receiver.close()
         log.info("cdr_receiver.stopped pid=%s", os.getpid())

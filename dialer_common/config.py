@@ -57,6 +57,9 @@ def _positive_float(env: dict[str, str], key: str, default: float) -> float:
     return number
 
 
+MIN_CDR_PASSWORD_CHARS = 16
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of every tier; defaults match `make demo`."""
@@ -127,6 +130,16 @@ class Config:
     # so end-to-end tests can place the calling windows where they need them.
     # Keep 0 in production: any other value dials by a shifted local time.
     compliance_clock_offset_s: int = 0
+
+    def cdr_password_ok(self) -> bool:
+        """Tell whether ``cdr_password`` is fit for production: not the default, no placeholder, 16+ characters.
+
+        Anyone who can post CDRs writes the call records the abandonment
+        reports are computed from.
+        """
+        password = self.cdr_password
+        return (password != Config.cdr_password and "change-me" not in password.lower()
+                and len(password) >= MIN_CDR_PASSWORD_CHARS)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Config":

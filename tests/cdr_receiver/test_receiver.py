@@ -30,12 +30,13 @@ IDS = [f"{path.parent.name}/{path.stem}" for path in HTTP_FILES]
 class Receiver:
     """A running ``python -m cdr_receiver``; its log lines are read after it stops."""
 
-    def __init__(self, database_url: str, workers: int = 1, idle_timeout_s: float = 30.0) -> None:
+    def __init__(self, database_url: str, workers: int = 1, idle_timeout_s: float = 30.0, **env_changes: str) -> None:
         self.port = free_port()
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cdr-receiver-{uuid.uuid4().hex}.log"
         env = dict(os.environ, DIALER_DATABASE_URL=database_url, DIALER_CDR_USER="cdr",
                    DIALER_CDR_PASSWORD="cdr-secret", DIALER_DEFAULT_LOCALE="es", DIALER_LOG_LEVEL="INFO")
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        env.update(env_changes)
         self.log_file = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cdr_receiver", "--port", str(self.port), "--workers", str(workers),
@@ -313,12 +314,14 @@ def test_bad_cdr_rejected_with_reason_and_logged(receiver, conn, tenant, change,
         (b"POST /api/cdr HTTP/1.1\r\nHost: x\r\n\r\n", 411, "length_required"),
         (b"POST /api/cdr HTTP/1.1\r\nContent-Length: ten\r\n\r\n", 400, "bad_length"),
         (b"POST /api/cdr HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", 400, "bad_length"),
-        (b"POST /api/cdr HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "body_too_large"),
+        (b"POST /api/cdr HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "payload_too_large"),
+        (b"POST /api/cdr HTTP/1.1\r\nContent-Length: 1" + b"0" * 5000 + b"\r\n\r\n", 413, "payload_too_large"),
         (b"POST /api/cdr HTTP/1.1\r\nX-Filler: " + b"a" * 20000 + b"\r\n\r\n", 431, "header_too_large"),
         (b"GET /api/cdr HTTP/1.1\r\n\r\n", 405, "method_not_allowed"),
         (b"GET /nowhere HTTP/1.1\r\n\r\n", 404, "not_found"),
     ],
     ids=["request-line", "version", "header", "chunked", "no-length", "bad-length", "superscript-length", "too-large",
+         "length-5000-digits",
          "header-too-large", "method", "path"],
 )
 def test_broken_http_answered_with_reason(receiver, request_bytes, status, code):
@@ -403,3 +406,156 @@ def test_sigterm_stops_after_storing(config, conn, tenant):
     assert status == 200
     assert len(_rows(conn, call_uuid)) == 1
     assert "cdr_receiver.stopped" in running.log()
+
+
+def test_http_errors_follow_lang(receiver):
+    status, _, answer = receiver.exchange(b"POST /api/cdr?lang=en HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n")
+    assert status == 413
+    assert json.loads(answer)["error"]["message"] == "The CDR body is larger than 1 MiB."
+
+    status, _, answer = receiver.exchange(b"POST /api/cdr HTTP/1.1\r\nAccept-Language: en\r\n\r\n")
+    assert status == 411
+    assert json.loads(answer)["error"]["message"].startswith("Send the CDR with a Content-Length header")
+
+
+def test_accept_language_q_values_as_web_tier(receiver):
+    status, _, answer = receiver.exchange(post(b"{}", auth="", extra="Accept-Language: fr, en;q=0.1, es;q=0.9\r\n"))
+
+    assert status == 401
+    assert json.loads(answer)["error"]["message"].startswith("Usuario o contraseña de CDR incorrectos")
+
+
+def test_422_status_line_has_reason(receiver, tenant):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    body = set_variable(body, False, "dialer_tenant_id", "999999999")
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        sock.sendall(post(body, content_type, call_uuid))
+        first_line = sock.recv(100).split(b"\r\n", 1)[0]
+
+    assert first_line == b"HTTP/1.1 422 Unprocessable Content"
+
+
+def test_expect_continue_with_wrong_password_gets_401_first(receiver, conn, tenant):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    request = post(body, content_type, call_uuid, auth="Basic " + base64.b64encode(b"cdr:wrong").decode(),
+                   extra="Expect: 100-continue\r\n")
+    head = request.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        sock.sendall(head)
+        status, headers, _ = read_response(sock)
+        closed = sock.recv(100) == b""
+
+    assert status == 401
+    assert headers["connection"] == "close"
+    assert closed
+    assert _rows(conn, call_uuid) == []
+
+
+@pytest.mark.parametrize("integer", ["1_000", " 7", "\u0661", "1e3"])
+def test_loose_integers_rejected(receiver, conn, tenant, integer):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    body = set_variable(body, False, "billsec", integer)
+
+    status, _, answer = receiver.exchange(post(body, content_type, call_uuid))
+
+    assert status == 422
+    assert json.loads(answer)["error"]["code"] == "invalid_variable"
+    assert _rows(conn, call_uuid) == []
+
+
+def test_post_dial_delay_out_of_range_is_422(receiver, conn, tenant):
+    body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    start = int(json.loads(body)["variables"]["start_uepoch"])
+    body = set_variable(body, False, "progress_uepoch", str(start + 3_000_000_000_000))
+
+    status, _, answer = receiver.exchange(post(body, content_type, call_uuid))
+
+    assert status == 422
+    assert "post-dial delay" in json.loads(answer)["error"]["detail"]
+    assert _rows(conn, call_uuid) == []
+
+
+def test_stuck_database_answers_503_and_recovers(receiver, conn, config, tenant):
+    """A commit PostgreSQL does not finish gets a 503 after 5 s; /health and new posts are not held up."""
+    import psycopg2
+
+    blocker = psycopg2.connect(config.database_url)
+    first_body, content_type, first_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
+    with blocker.cursor() as cur:
+        cur.execute("LOCK TABLE cdr IN ACCESS EXCLUSIVE MODE")
+    try:
+        with socket.create_connection(("127.0.0.1", receiver.port), timeout=20) as sock:
+            sock.sendall(post(first_body, content_type, first_uuid))
+            time.sleep(0.5)
+            health_status = receiver.exchange(b"GET /nowhere HTTP/1.1\r\n\r\n")[0]
+            started = time.monotonic()
+            status, headers, answer = read_response(sock)
+            waited = time.monotonic() - started
+        second = _recorded(RAW / "originate_busy.http", tenant["id"])
+        fast_status, _, fast_answer = receiver.exchange(post(*second))
+    finally:
+        blocker.rollback()
+        blocker.close()
+
+    assert health_status == 404
+    assert status == 503
+    assert headers["retry-after"] == "5"
+    assert json.loads(answer)["error"]["code"] == "database_unavailable"
+    assert waited < 10
+    assert fast_status == 503
+    assert "has not answered" in json.loads(fast_answer)["error"]["detail"]
+    # Once the lock is gone the stuck commit finishes; the retry is a duplicate.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "database_back" not in receiver.log():
+        time.sleep(0.1)
+    retry = receiver.exchange(post(first_body, content_type, first_uuid))
+    assert json.loads(retry[2])["status"] == "duplicate"
+    assert len(_rows(conn, first_uuid)) == 1
+
+
+def test_port_in_use_fails_with_message(config):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        env = dict(os.environ, DIALER_DATABASE_URL=config.database_url)
+        result = subprocess.run([sys.executable, "-m", "cdr_receiver", "--port", str(port), "--workers", "2"],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 1
+    assert f"no se puede escuchar en 127.0.0.1:{port}" in result.stderr
+
+
+def test_default_password_refused_without_dev_flag(config):
+    env = {key: value for key, value in os.environ.items() if key != "DIALER_ALLOW_DEV_SECRETS"}
+    env.update(DIALER_DATABASE_URL=config.database_url, DIALER_CDR_PASSWORD="cdr-secret")
+
+    result = subprocess.run([sys.executable, "-m", "cdr_receiver", "--port", str(free_port())], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 2
+    assert "DIALER_CDR_PASSWORD" in result.stderr
+
+
+def test_killed_worker_stops_the_receiver(config):
+    pair = Receiver(config.database_url, workers=2)
+    children = subprocess.run(["pgrep", "-P", str(pair.process.pid)], capture_output=True, text=True).stdout.split()
+    os.kill(int(children[0]), signal.SIGKILL)
+    code = pair.process.wait(timeout=20)
+
+    assert code == 1
+    assert f"cdr_receiver.worker_exited pid={children[0]} exit_code=-9" in pair.log()
+    assert not Path(f"/proc/{children[1]}").exists() or "zombie" in Path(f"/proc/{children[1]}/status").read_text()
+    pair.stop()
+
+
+def test_two_workers_sum_their_counters(config, tenant):
+    pair = Receiver(config.database_url, workers=2)
+    try:
+        posts = [_recorded(RAW / "originate_busy.http", tenant["id"]) for _ in range(12)]
+        assert [pair.exchange(post(*item))[0] for item in posts] == [200] * 12
+        scrapes = [pair.exchange(b"GET /metrics HTTP/1.1\r\n\r\n")[2].decode() for _ in range(6)]
+    finally:
+        assert pair.stop() == 0
+
+    assert all("dialer_cdr_ingested_total 12.0" in text for text in scrapes)

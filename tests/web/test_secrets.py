@@ -1,4 +1,4 @@
-"""The web tier refuses the public default JWT secrets and short ones."""
+"""The web tier refuses the public default JWT secrets and CDR password, and short ones."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from web.db import close_pool
 
 STRONG_ACCESS = "a" * 16 + uuid.uuid4().hex
 STRONG_REFRESH = "r" * 16 + uuid.uuid4().hex
+STRONG_CDR = uuid.uuid4().hex
 
 
 def test_default_secrets_rejected_without_flag(config):
@@ -55,9 +56,22 @@ def test_short_secret_rejected(config, field, variable):
     assert "at least 32 bytes" in str(error.value)
 
 
+@pytest.mark.parametrize("password", ["cdr-secret", "CHANGE-ME", "short-but-set"])
+def test_weak_cdr_password_rejected_without_flag(config, password):
+    production = dataclasses.replace(config, allow_dev_secrets=False, jwt_access_secret=STRONG_ACCESS,
+                                     jwt_refresh_secret=STRONG_REFRESH, cdr_password=password)
+
+    with pytest.raises(ConfigError) as error:
+        create_app(production)
+
+    assert "DIALER_CDR_PASSWORD" in str(error.value)
+    assert "dialer_cdr_cred" in str(error.value)
+
+
 def test_token_signed_with_default_rejected(config, tenant):
     production = dataclasses.replace(
-        config, allow_dev_secrets=False, jwt_access_secret=STRONG_ACCESS, jwt_refresh_secret=STRONG_REFRESH
+        config, allow_dev_secrets=False, jwt_access_secret=STRONG_ACCESS, jwt_refresh_secret=STRONG_REFRESH,
+        cdr_password=STRONG_CDR,
     )
     app = create_app(production)
     now = int(time.time())

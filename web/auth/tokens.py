@@ -63,6 +63,15 @@ def check_secrets(config: Config) -> None:
             " e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             " (only for a demo or tests, set DIALER_ALLOW_DEV_SECRETS=1 instead)"
         )
+    if not config.cdr_password_ok():
+        if not config.allow_dev_secrets:
+            raise ConfigError(
+                "DIALER_CDR_PASSWORD is the public default, a placeholder or shorter than 16 characters,"
+                " so anyone who reaches POST /api/cdr could write call records: set it to a random value"
+                " and the same user:password in the media nodes' dialer_cdr_cred"
+                " (only for a demo or tests, set DIALER_ALLOW_DEV_SECRETS=1 instead)"
+            )
+        using_defaults.append("DIALER_CDR_PASSWORD")
     if using_defaults:
         log.warning(
             "auth.dev_secrets variables=%s allowed_by=DIALER_ALLOW_DEV_SECRETS", ",".join(using_defaults)
