@@ -187,6 +187,15 @@ def test_dialplan_amd_optional():
     assert amd_conditions[0].get("break") == "never"
 
 
+def test_avmd_listens_to_outbound_channel():
+    """mod_avmd's avmd_start_app attaches to an outbound channel only with outbound_channel=1."""
+    root = parse("dialplan/dialer.xml")
+    [start] = [action for action in root.iter("action") if action.get("application") == "avmd_start"]
+    options = dict(item.split("=", 1) for item in start.get("data").split(","))
+
+    assert options["outbound_channel"] == "true"
+
+
 def test_carrier_profile_context():
     root = parse("sip_profiles/dialer_carrier.xml")
     settings = params(root.find("settings"))
