@@ -1,1 +1,6 @@
 """The CDR receiver: ``POST /api/cdr`` for mod_json_cdr, outside Flask (see ``server``)."""
+
+# Pending connections the kernel queues for the workers' accept(). Kept
+# here so the parent process can listen without importing the server
+# (and prometheus-client) before the workers' metrics folder is set.
+LISTEN_BACKLOG = 1024

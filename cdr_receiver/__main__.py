@@ -29,6 +29,7 @@ import socket
 import sys
 import tempfile
 
+from cdr_receiver import LISTEN_BACKLOG
 from dialer_common.cdr.messages import N_
 from dialer_common.cli import load_translations
 from dialer_common.config import Config
@@ -48,7 +49,7 @@ def listen(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-        sock.listen(1024)
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise

@@ -42,6 +42,7 @@ from prometheus_client.registry import CollectorRegistry
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from cdr_receiver import LISTEN_BACKLOG
 from dialer_common.cdr import messages
 from dialer_common.cdr.committer import (
     APPLICATION_NAME,
@@ -636,7 +637,8 @@ async def serve(config: Config, sock: socket.socket, ready: Callable[[int], None
     loop = asyncio.get_running_loop()
     committer = CdrCommitter(lambda: _connect(config.database_url))
     receiver = Receiver(config, committer, loop)
-    server = await loop.create_server(lambda: HttpConnection(receiver), sock=sock)
+    # backlog here too: uvloop calls listen() again with it (default 100).
+    server = await loop.create_server(lambda: HttpConnection(receiver), sock=sock, backlog=LISTEN_BACKLOG)
     bound = sock.getsockname()[1]
     log.info("cdr_receiver.listening port=%s pid=%s", bound, os.getpid())
     if ready is not None:
