@@ -15,6 +15,7 @@ import getpass
 import io
 import logging
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,6 +69,7 @@ INVALID_KEEP_DAYS = N_(
 ARCHIVE_OPTIONS_CONFLICT = N_("--archive-dir and --no-archive exclude each other; choose one")
 RETENTION_STOPPED = N_("retention stopped, nothing more was dropped: {error}")
 ERROR_PREFIX = N_("error: ")
+MISSING_VALUE = N_("message {name} needs a value for {value}; pass {value}=...")
 NO_ROWS = N_("no rows read from {path}; the file has a header but no leads")
 
 
@@ -150,6 +152,11 @@ def build_parser(_) -> argparse.ArgumentParser:
     seed_parser.add_argument(
         "--password", help=_("admin password (default: DEMO_PASSWORD or a generated one)")
     )
+
+    messages_parser = demo_commands.add_parser(
+        "messages", help=_("print the demo script's messages as shell variables, translated")
+    )
+    messages_parser.add_argument("values", nargs="*", metavar="NAME=VALUE", help=_("values for the placeholders"))
 
     user_parser = areas.add_parser("user", help=_("users"))
     user_commands = user_parser.add_subparsers(dest="command", required=True)
@@ -305,6 +312,17 @@ def cmd_db_retention(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_messages(ctx: Context, args: argparse.Namespace) -> int:
+    values = dict(item.partition("=")[::2] for item in args.values)
+    for name, template in demo.SCRIPT_MESSAGES.items():
+        try:
+            text = ctx._(template).format(**values)
+        except KeyError as missing:
+            raise TranslatableValidationError(MISSING_VALUE, name=name, value=missing.args[0]) from None
+        print(f"DEMO_MSG_{name.upper()}={shlex.quote(text)}")
+    return 0
+
+
 def cmd_demo_seed(ctx: Context, args: argparse.Namespace) -> int:
     email = args.email or ctx.config.demo_email or None
     password = args.password or ctx.config.demo_password or None
@@ -390,6 +408,7 @@ COMMANDS = {
     ("db", "partitions"): cmd_db_partitions,
     ("db", "retention"): cmd_db_retention,
     ("demo", "seed"): cmd_demo_seed,
+    ("demo", "messages"): cmd_demo_messages,
     ("user", "add"): cmd_user_add,
     ("cdr", "load"): cmd_cdr_load,
 }

@@ -181,3 +181,21 @@ def calling_hours_offset_s(now: datetime.datetime | None = None) -> int:
         day -= datetime.timedelta(days=1)
     target = datetime.datetime.combine(day, datetime.time(19, 0), tzinfo=datetime.UTC)
     return int((target - now).total_seconds())
+
+
+# What scripts/demo.sh prints, translated once at start by ``dialer demo
+# messages`` into shell variables DEMO_MSG_<NAME>.
+SCRIPT_MESSAGES = {
+    "clock_shift": N_("Demo: calling windows follow a clock shifted by {seconds} s (19:00 UTC of a weekday)."),
+    "no_campaign": N_("demo seed did not print campaign_id=<id>; see the output above"),
+    "web_not_ready": N_("The web tier did not respond to /health within 20 s; see {log}/web.log"),
+    "receiver_not_ready": N_("The CDR receiver did not respond to /health within 20 s; see "
+                             "{log}/cdr_receiver.log"),
+    "dashboard": N_("Dashboard: {dashboard_url}"),
+    "cdrs": N_("CDRs:      {cdr_url} (the CDR receiver)"),
+    "logs": N_("Logs:      {log}/{{web,cdr_receiver,switchsim,orchestrator}}.log"),
+    "press_ctrl_c": N_("Press Ctrl-C to stop the demo."),
+    "stopping": N_("Stopping the demo..."),
+    "stopped": N_("Demo stopped."),
+    "exited": N_("A demo process exited on its own; see the logs in {log}"),
+}

@@ -46,7 +46,7 @@ stop_all() {
   trap '' INT TERM
   trap - EXIT
   echo
-  echo "Stopping the demo..."
+  echo "${DEMO_MSG_STOPPING:-Stopping the demo...}"
   for pid in "${pids[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -56,7 +56,7 @@ stop_all() {
   if [ "$started_services" = 1 ]; then
     bash scripts/services.sh stop || true
   fi
-  echo "Demo stopped."
+  echo "${DEMO_MSG_STOPPED:-Demo stopped.}"
   exit "${demo_status:-0}"
 }
 trap stop_all INT TERM EXIT
@@ -70,10 +70,17 @@ start_bg() {
 
 # The demo leads are US numbers: shift the compliance gate's clock into the
 # federal calling window so the demo dials at any hour. Production never sets it.
+clock_shifted=0
 if [ -z "${DIALER_COMPLIANCE_CLOCK_OFFSET_S:-}" ]; then
   DIALER_COMPLIANCE_CLOCK_OFFSET_S=$("$PY" -c 'from dialer_common.demo import calling_hours_offset_s as f; print(f())')
   export DIALER_COMPLIANCE_CLOCK_OFFSET_S
-  echo "Demo: calling windows follow a clock shifted by ${DIALER_COMPLIANCE_CLOCK_OFFSET_S} s (19:00 UTC of a weekday)."
+  clock_shifted=1
+fi
+# What this script prints, in DIALER_DEFAULT_LOCALE (Spanish by default).
+eval "$("$PY" -m dialer_common.cli demo messages "seconds=$DIALER_COMPLIANCE_CLOCK_OFFSET_S" "log=$LOG" \
+  "dashboard_url=http://127.0.0.1:$web_port/" "cdr_url=http://127.0.0.1:$cdr_port/api/cdr")"
+if [ "$clock_shifted" = 1 ]; then
+  echo "$DEMO_MSG_CLOCK_SHIFT"
 fi
 
 "$PY" -m dialer_common.cli db migrate
@@ -82,7 +89,7 @@ seed_output=$("$PY" -m dialer_common.cli demo seed)
 echo "$seed_output"
 campaign_id=$(echo "$seed_output" | sed -n 's/^campaign_id=\([0-9]*\)$/\1/p' | tail -n 1)
 if [ -z "$campaign_id" ]; then
-  echo "demo seed did not print campaign_id=<id>; see the output above" >&2
+  echo "$DEMO_MSG_NO_CAMPAIGN" >&2
   exit 1
 fi
 "$PY" -m dialer_common.cli leads import demo/leads_demo.csv --campaign "$campaign_id" --tenant demo \
@@ -100,19 +107,13 @@ start_bg "$PY" -m orchestrator >"$LOG/orchestrator.log" 2>&1
 
 # curl is not on every fresh Debian; Python is.
 if ! "$PY" scripts/wait_http.py "http://127.0.0.1:$web_port/health" 20; then
-  echo "The web tier did not respond to /health within 20 s; see $LOG/web.log" >&2
+  echo "$DEMO_MSG_WEB_NOT_READY" >&2
 fi
 if ! "$PY" scripts/wait_http.py "http://127.0.0.1:$cdr_port/health" 20; then
-  echo "The CDR receiver did not respond to /health within 20 s; see $LOG/cdr_receiver.log" >&2
+  echo "$DEMO_MSG_RECEIVER_NOT_READY" >&2
 fi
 
-cat <<EOF
-
-Dashboard: http://127.0.0.1:$web_port/
-CDRs:      http://127.0.0.1:$cdr_port/api/cdr (the CDR receiver)
-Logs:      $LOG/{web,cdr_receiver,switchsim,orchestrator}.log
-Press Ctrl-C to stop the demo.
-EOF
+printf '\n%s\n%s\n%s\n%s\n' "$DEMO_MSG_DASHBOARD" "$DEMO_MSG_CDRS" "$DEMO_MSG_LOGS" "$DEMO_MSG_PRESS_CTRL_C"
 wait -n "${pids[@]}" || true
-echo "A demo process exited on its own; see the logs in $LOG" >&2
+echo "$DEMO_MSG_EXITED" >&2
 demo_status=1

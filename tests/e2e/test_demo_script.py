@@ -57,6 +57,7 @@ def test_demo_comes_up_dials_and_stops(tmp_path):
         os.environ,
         DIALER_WEB_PORT=str(web_port),
         DIALER_CDR_RECEIVER_PORT=str(cdr_port),
+        DIALER_DEFAULT_LOCALE="es",
         DIALER_SIM_PORT=str(free_port()),
         DEMO_EMAIL="demo-e2e@demo.example",
         DEMO_PASSWORD="Demo-Clave-E2E-2026",
@@ -72,7 +73,7 @@ def test_demo_comes_up_dials_and_stops(tmp_path):
         start_new_session=True,
     )
     try:
-        output = _read_until(process, "Press Ctrl-C", 240)
+        output = _read_until(process, "Pulse Ctrl-C para detener la demo.", 240)
         assert "campaign_id=" in output
         assert f"http://127.0.0.1:{web_port}/" in output
         assert f"http://127.0.0.1:{cdr_port}/api/cdr" in output
@@ -106,6 +107,7 @@ def test_demo_comes_up_dials_and_stops(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             raise
 
-    assert "Demo stopped." in rest
+    assert "Deteniendo la demo..." in rest
+    assert "Demo detenida." in rest
     assert process.returncode == 0
     assert _pids_in_session(children) == []
