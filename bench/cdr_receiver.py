@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cdr_ingest import cpu_seconds, free_port, load_average, machine  # noqa: E402
+from bench.cdr_ingest import cpu_seconds, free_port, load_average, machine, stored_rows, worker_pids  # noqa: E402
 from bench.scratch_db import create_database, drop_database  # noqa: E402
 from dialer_common import db  # noqa: E402
 from dialer_common.config import Config  # noqa: E402
@@ -158,18 +158,6 @@ def start_receiver(url: str, port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("the CDR receiver did not listen within 20 s: see its output above")
 
 
-def process_tree(root_pid: int) -> list[int]:
-    """``root_pid`` and its children (the receiver's workers)."""
-    pids = [root_pid]
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if text[text.rindex(")") + 2:].split()[1] == str(root_pid):
-            pids.append(int(stat.parent.name))
-    return pids
-
 
 def postgres_pids() -> list[int]:
     pids = []
@@ -194,14 +182,6 @@ def peak_rss_mb(pids: list[int]) -> list[float]:
     return peaks
 
 
-def stored_rows(url: str) -> int:
-    conn = db.connect(url)
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*) AS n FROM cdr")
-        count = cur.fetchone()["n"]
-    conn.close()
-    return count
-
 
 def run(url: str, tenant_id: int, args, keep_alive: bool) -> dict:
     port = free_port()
@@ -209,7 +189,7 @@ def run(url: str, tenant_id: int, args, keep_alive: bool) -> dict:
     context = multiprocessing.get_context("spawn")
     try:
         time.sleep(0.5)
-        receiver_pids = [pid for pid in process_tree(receiver.pid) if args.workers == 1 or pid != receiver.pid]
+        receiver_pids = worker_pids(receiver.pid) if args.workers > 1 else [receiver.pid]
         # Warm-up: opens the committers' connections and fills the caches.
         warm = context.Queue()
         _client(port, tenant_id, 4, 1.0, keep_alive, warm)

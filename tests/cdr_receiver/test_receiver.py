@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.web.cdr_samples import HTTP_FILES, for_tenant, read_request, set_variable
+from tests.web.cdr_samples import HTTP_FILES, cdr_count, for_tenant, read_request, set_variable, stored_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = "Basic " + base64.b64encode(b"cdr:cdr-secret").decode()
@@ -114,20 +114,6 @@ def receiver(config):
     assert running.stop() == 0, running.log()
 
 
-def _rows(conn, call_uuid: str) -> list[dict]:
-    with conn.cursor() as cur:
-        cur.execute("SELECT * FROM cdr WHERE call_uuid = %s ORDER BY leg", (call_uuid,))
-        rows = cur.fetchall()
-    conn.rollback()
-    return rows
-
-
-def _count(conn) -> int:
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*) AS n FROM cdr")
-        count = cur.fetchone()["n"]
-    conn.rollback()
-    return count
 
 
 def _recorded(path: Path, tenant_id: int, **variables: str) -> tuple[bytes, str, str]:
@@ -151,7 +137,7 @@ def test_recorded_post_stored_with_every_field(receiver, conn, tenant, path):
     assert status == 200, answer
     assert json.loads(answer) == {"status": "stored", "call_uuid": call_uuid,
                                   "leg": "b" if "originator" in expected["callflow"][0]["caller_profile"] else "a"}
-    [row] = _rows(conn, call_uuid)
+    [row] = stored_rows(conn, call_uuid)
     assert row["tenant_id"] == tenant["id"]
     assert row["started_at"] == datetime.fromtimestamp(int(variables["start_uepoch"]) / 1e6, UTC)
     assert row["billsec"] == int(variables["billsec"])
@@ -174,7 +160,7 @@ def test_utf8_names_intact(receiver, conn, tenant):
     status, _, answer = receiver.exchange(post(body, content_type, call_uuid))
 
     assert status == 200, answer
-    [row] = _rows(conn, call_uuid)
+    [row] = stored_rows(conn, call_uuid)
     assert json.loads(row["raw"])["variables"]["dialer_note"] == "Peña\tJosé \\ Ñandú"
     assert row["raw"].encode() == body
 
@@ -187,7 +173,7 @@ def test_pretty_printed_body_kept_byte_for_byte(receiver, conn, tenant):
     status, _, answer = receiver.exchange(post(pretty, content_type, call_uuid))
 
     assert status == 200, answer
-    [row] = _rows(conn, call_uuid)
+    [row] = stored_rows(conn, call_uuid)
     assert row["raw"].encode() == pretty.strip()
     assert b"\t" in pretty and b"\r\n" in pretty and b"\\" in pretty
 
@@ -199,7 +185,7 @@ def test_retried_post_stored_once(receiver, conn, tenant):
     answers = [receiver.exchange(post(body, content_type, call_uuid)) for _ in range(3)]
 
     assert [json.loads(answer)["status"] for _, _, answer in answers] == ["stored", "duplicate", "duplicate"]
-    assert len(_rows(conn, call_uuid)) == 1
+    assert len(stored_rows(conn, call_uuid)) == 1
 
 
 def test_duplicates_among_new_posts_in_one_batch(receiver, conn, tenant):
@@ -218,7 +204,7 @@ def test_duplicates_among_new_posts_in_one_batch(receiver, conn, tenant):
         sock.close()
 
     assert [answer["status"] for answer in answers] == ["stored"] * 3 + ["duplicate"] + ["stored"] * 3
-    assert all(len(_rows(conn, call_uuid)) == 1 for _, _, call_uuid in fresh)
+    assert all(len(stored_rows(conn, call_uuid)) == 1 for _, _, call_uuid in fresh)
 
 
 def test_keep_alive_and_pipelined_posts(receiver, conn, tenant):
@@ -244,14 +230,14 @@ def test_expect_100_continue(receiver, conn, tenant):
         status, _, _ = read_response(sock)
 
     assert status == 200
-    assert len(_rows(conn, call_uuid)) == 1
+    assert len(stored_rows(conn, call_uuid)) == 1
 
 
 @pytest.mark.parametrize("auth", ["", "Basic " + base64.b64encode(b"cdr:wrong").decode(), "Bearer abc",
                                   "Basic !!!"])
 def test_wrong_credentials_401_nothing_stored(receiver, conn, tenant, auth):
     body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
-    before = _count(conn)
+    before = cdr_count(conn)
 
     status, headers, answer = receiver.exchange(post(body, content_type, call_uuid, auth=auth))
 
@@ -260,7 +246,7 @@ def test_wrong_credentials_401_nothing_stored(receiver, conn, tenant, auth):
     error = json.loads(answer)["error"]
     assert error["code"] == "unauthorized"
     assert error["message"].startswith("Usuario o contraseña de CDR incorrectos")
-    assert _count(conn) == before
+    assert cdr_count(conn) == before
     assert f"cdr.unauthorized call_uuid={call_uuid}" in receiver.log()
 
 
@@ -287,7 +273,7 @@ def test_error_messages_follow_lang_and_accept_language(receiver):
 )
 def test_bad_cdr_rejected_with_reason_and_logged(receiver, conn, tenant, change, status, code):
     body, content_type, call_uuid = _recorded(RAW / "originate_busy.http", tenant["id"])
-    before = _count(conn)
+    before = cdr_count(conn)
 
     got, _, answer = receiver.exchange(post(change(body), content_type, call_uuid))
 
@@ -295,7 +281,7 @@ def test_bad_cdr_rejected_with_reason_and_logged(receiver, conn, tenant, change,
     error = json.loads(answer)["error"]
     assert error["code"] == code
     assert error["detail"]
-    assert _count(conn) == before
+    assert cdr_count(conn) == before
     # Without variables the uuid comes from the caller profile, the recorded call's.
     logged = re.search(rf"reason={code} call_uuid=(\S+)", receiver.log())
     assert logged and uuid.UUID(logged.group(1))
@@ -388,7 +374,7 @@ def test_two_workers_share_the_port_and_stop_together(config, conn, tenant):
         code = pair.stop()
 
     assert statuses == [200] * 20
-    assert all(len(_rows(conn, call_uuid)) == 1 for _, _, call_uuid in posts)
+    assert all(len(stored_rows(conn, call_uuid)) == 1 for _, _, call_uuid in posts)
     assert len(children.stdout.split()) == 2
     assert code == 0
     for pid in children.stdout.split():
@@ -404,7 +390,7 @@ def test_sigterm_stops_after_storing(config, conn, tenant):
     assert running.stop() == 0
 
     assert status == 200
-    assert len(_rows(conn, call_uuid)) == 1
+    assert len(stored_rows(conn, call_uuid)) == 1
     assert "cdr_receiver.stopped" in running.log()
 
 
@@ -448,7 +434,7 @@ def test_expect_continue_with_wrong_password_gets_401_first(receiver, conn, tena
     assert status == 401
     assert headers["connection"] == "close"
     assert closed
-    assert _rows(conn, call_uuid) == []
+    assert stored_rows(conn, call_uuid) == []
 
 
 @pytest.mark.parametrize("integer", ["1_000", " 7", "\u0661", "1e3"])
@@ -460,7 +446,7 @@ def test_loose_integers_rejected(receiver, conn, tenant, integer):
 
     assert status == 422
     assert json.loads(answer)["error"]["code"] == "invalid_variable"
-    assert _rows(conn, call_uuid) == []
+    assert stored_rows(conn, call_uuid) == []
 
 
 def test_post_dial_delay_out_of_range_is_422(receiver, conn, tenant):
@@ -472,7 +458,7 @@ def test_post_dial_delay_out_of_range_is_422(receiver, conn, tenant):
 
     assert status == 422
     assert "post-dial delay" in json.loads(answer)["error"]["detail"]
-    assert _rows(conn, call_uuid) == []
+    assert stored_rows(conn, call_uuid) == []
 
 
 def test_stuck_database_answers_503_and_recovers(receiver, conn, config, tenant):
@@ -510,7 +496,7 @@ def test_stuck_database_answers_503_and_recovers(receiver, conn, config, tenant)
         time.sleep(0.1)
     retry = receiver.exchange(post(first_body, content_type, first_uuid))
     assert json.loads(retry[2])["status"] == "duplicate"
-    assert len(_rows(conn, first_uuid)) == 1
+    assert len(stored_rows(conn, first_uuid)) == 1
 
 
 def test_port_in_use_fails_with_message(config):

@@ -83,3 +83,20 @@ def fresh_cdr(template: dict, tenant_id: int, start_us: int, **variables: str) -
     document["callflow"][0]["caller_profile"]["uuid"] = call_uuid
     document["variables"].update(variables)
     return document
+
+
+def stored_rows(conn, call_uuid: str) -> list[dict]:
+    """The cdr rows of ``call_uuid``, A leg first."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT * FROM cdr WHERE call_uuid = %s ORDER BY leg", (call_uuid,))
+        rows = cur.fetchall()
+    conn.rollback()
+    return rows
+
+
+def cdr_count(conn) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) AS n FROM cdr")
+        count = cur.fetchone()["n"]
+    conn.rollback()
+    return count

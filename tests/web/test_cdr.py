@@ -14,7 +14,7 @@ import pytest
 
 from dialer_common.cdr.parse import CdrError, _percent_decode, decode_body, decode_double_encoded
 from tests.conftest import free_port
-from tests.web.cdr_samples import HTTP_FILES, for_tenant, read_request, set_variable
+from tests.web.cdr_samples import HTTP_FILES, cdr_count, for_tenant, read_request, set_variable, stored_rows
 from web import create_app
 from web.cdr.views import get_committer
 from web.db import close_pool
@@ -40,20 +40,6 @@ def _post(client, body: bytes, content_type: str, call_uuid: str = "", auth: str
     )
 
 
-def _rows(conn, call_uuid: str) -> list[dict]:
-    with conn.cursor() as cur:
-        cur.execute("SELECT * FROM cdr WHERE call_uuid = %s ORDER BY leg", (call_uuid,))
-        rows = cur.fetchall()
-    conn.rollback()
-    return rows
-
-
-def _cdr_count(conn) -> int:
-    with conn.cursor() as cur:
-        cur.execute("SELECT count(*) AS n FROM cdr")
-        count = cur.fetchone()["n"]
-    conn.rollback()
-    return count
 
 
 @pytest.mark.parametrize("path", HTTP_FILES, ids=IDS)
@@ -128,7 +114,7 @@ def test_ingest_stores_every_field(client, conn, tenant, path):
 
     assert response.status_code == 200, response.json
     assert response.json["status"] == "stored"
-    [row] = _rows(conn, call_uuid)
+    [row] = stored_rows(conn, call_uuid)
     is_b_leg = "originator" in expected["callflow"][0]["caller_profile"]
     assert row["leg"] == ("b" if is_b_leg else "a")
     assert row["started_at"] == datetime.fromtimestamp(int(variables["start_uepoch"]) / 1e6, UTC)
@@ -171,7 +157,7 @@ def test_ingest_known_call_facts(client, conn, tenant, name, leg, answered, bill
     response = _post(client, body, request.headers["Content-Type"], call_uuid)
     assert response.status_code == 200
 
-    [row] = _rows(conn, call_uuid)
+    [row] = stored_rows(conn, call_uuid)
 
     assert row["leg"] == leg
     assert row["answered"] is answered
@@ -191,7 +177,7 @@ def test_ingest_dialer_variables(client, conn, tenant):
     response = _post(client, body, request.headers["Content-Type"], call_uuid)
 
     assert response.status_code == 200, response.json
-    [row] = _rows(conn, call_uuid)
+    [row] = stored_rows(conn, call_uuid)
     assert row["live"] is True
     assert row["abandoned"] is False
     assert row["amd_result"] == "person"
@@ -212,7 +198,7 @@ def test_ingest_retried_post_stored_once(client, conn, tenant):
 
     assert [answer.status_code for answer in answers] == [200, 200, 200]
     assert [answer.json["status"] for answer in answers] == ["stored", "duplicate", "duplicate"]
-    assert len(_rows(conn, call_uuid)) == 1
+    assert len(stored_rows(conn, call_uuid)) == 1
 
 
 def test_ingest_both_legs_stored(client, conn, tenant):
@@ -222,31 +208,31 @@ def test_ingest_both_legs_stored(client, conn, tenant):
         body = for_tenant(request, tenant["id"], uuid=call_uuid)
         assert _post(client, body, "application/json", call_uuid).status_code == 200
 
-    assert [row["leg"] for row in _rows(conn, call_uuid)] == ["a", "b"]
+    assert [row["leg"] for row in stored_rows(conn, call_uuid)] == ["a", "b"]
 
 
 def test_ingest_missing_tenant_variable_rejected(client, conn):
     request = read_request(HTTP_FILES[0].parent.parent / "encoded" / "originate_busy.http")
-    before = _cdr_count(conn)
+    before = cdr_count(conn)
 
     response = _post(client, request.body, request.headers["Content-Type"])
 
     assert response.status_code == 422
     assert response.json["error"]["code"] == "missing_variable"
     assert "dialer_tenant_id" in response.json["error"]["detail"]
-    assert _cdr_count(conn) == before
+    assert cdr_count(conn) == before
 
 
 def test_ingest_unknown_tenant_rejected(client, conn):
     request = read_request(HTTP_FILES[0].parent.parent / "raw" / "originate_busy.http")
-    before = _cdr_count(conn)
+    before = cdr_count(conn)
 
     response = _post(client, for_tenant(request, 987654321), "application/json")
 
     assert response.status_code == 422
     assert response.json["error"]["code"] == "unknown_tenant"
     assert "987654321" in response.json["error"]["detail"]
-    assert _cdr_count(conn) == before
+    assert cdr_count(conn) == before
 
 
 def test_ingest_invalid_attempt_id_rejected(client, tenant):
@@ -263,7 +249,7 @@ def test_ingest_invalid_attempt_id_rejected(client, tenant):
 @pytest.mark.parametrize("body", [b"", b"{", b"cdr=%7B%22variables%22%3A%7B", b"[1, 2]", b"cdr=!!notbase64"],
                          ids=["empty", "cut json", "cut form", "array", "bad base64"])
 def test_ingest_malformed_body_rejected(client, conn, body):
-    before = _cdr_count(conn)
+    before = cdr_count(conn)
 
     response = _post(client, body, "application/x-www-form-urlencoded" if body.startswith(b"cdr") else
                      "application/json")
@@ -271,32 +257,32 @@ def test_ingest_malformed_body_rejected(client, conn, body):
     assert response.status_code == 400
     assert response.json["error"]["code"] in ("malformed", "empty_body")
     assert response.json["error"]["message"]
-    assert _cdr_count(conn) == before
+    assert cdr_count(conn) == before
 
 
 def test_ingest_truncated_recorded_body_rejected(client, conn, tenant):
     request = read_request(HTTP_FILES[0].parent.parent / "encoded" / "originate_answer_hangup.http")
     body = for_tenant(request, tenant["id"])
-    before = _cdr_count(conn)
+    before = cdr_count(conn)
 
     response = _post(client, body[: len(body) // 2], request.headers["Content-Type"])
 
     assert response.status_code == 400
     assert response.json["error"]["code"] == "malformed"
-    assert _cdr_count(conn) == before
+    assert cdr_count(conn) == before
 
 
 @pytest.mark.parametrize("auth", ["Basic " + base64.b64encode(b"cdr:wrong").decode(), ""],
                          ids=["wrong password", "no credentials"])
 def test_ingest_wrong_credentials_401(client, conn, tenant, auth):
     request = read_request(HTTP_FILES[0].parent.parent / "raw" / "originate_busy.http")
-    before = _cdr_count(conn)
+    before = cdr_count(conn)
 
     response = _post(client, for_tenant(request, tenant["id"]), "application/json", auth=auth)
 
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
-    assert _cdr_count(conn) == before
+    assert cdr_count(conn) == before
 
 
 def test_ingest_database_down_503(config, tenant):
@@ -340,7 +326,7 @@ def test_ingest_recorded_requests_over_http(live_server, conn, tenant):
 
         assert status == 200, (path.name, answer)
         assert json.loads(answer)["status"] == "stored"
-        assert len(_rows(conn, call_uuid)) == 1
+        assert len(stored_rows(conn, call_uuid)) == 1
 
 
 @pytest.mark.parametrize("text", ["Pe%C3%B1a%20Test", "a\\b%41", "\\x41%41", "100%", "%zz%41", "%5C%78%34%31",
@@ -382,12 +368,12 @@ def test_ingest_bad_values_422_and_ingest_goes_on(client, conn, tenant, change, 
 
     assert response.status_code == 422, response.json
     assert response.json["error"]["code"] == expected_code
-    assert _rows(conn, bad_uuid) == []
+    assert stored_rows(conn, bad_uuid) == []
     good_uuid = str(uuid.uuid4())
     good = _post(client, json.dumps(_raw_document(tenant["id"], good_uuid)).encode(), "application/json",
                  good_uuid)
     assert good.status_code == 200, good.json
-    assert len(_rows(conn, good_uuid)) == 1
+    assert len(stored_rows(conn, good_uuid)) == 1
 
 
 def test_ingest_callflow_times_not_object(client, conn, tenant):
@@ -398,15 +384,15 @@ def test_ingest_callflow_times_not_object(client, conn, tenant):
     response = _post(client, json.dumps(document).encode(), "application/json", call_uuid)
 
     assert response.status_code == 200, response.json
-    assert len(_rows(conn, call_uuid)) == 1
+    assert len(stored_rows(conn, call_uuid)) == 1
 
 
 def test_ingest_deeply_nested_json_400(client, conn):
-    before = _cdr_count(conn)
+    before = cdr_count(conn)
     body = b"[" * 100_000 + b"]" * 100_000
 
     response = _post(client, body, "application/json")
 
     assert response.status_code == 400
     assert response.json["error"]["code"] == "malformed"
-    assert _cdr_count(conn) == before
+    assert cdr_count(conn) == before
