@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import logging
 import os
 import shutil
@@ -29,7 +30,7 @@ import socket
 import sys
 import tempfile
 
-from cdr_receiver import LISTEN_BACKLOG
+from cdr_receiver import IDLE_TIMEOUT_S, LISTEN_BACKLOG
 from dialer_common.cdr.messages import N_
 from dialer_common.cli import load_translations
 from dialer_common.config import Config
@@ -37,8 +38,19 @@ from dialer_common.errors import ConfigError
 
 log = logging.getLogger("cdr_receiver")
 
-CANNOT_LISTEN = N_("cannot listen on {host}:{port}: {error}; stop the process that uses the port or choose "
-                   "another with --port or DIALER_CDR_RECEIVER_PORT")
+# prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+CANNOT_LISTEN = N_("cannot listen on {host}:{port}: {error}; check --host and --port (DIALER_CDR_RECEIVER_HOST, "
+                   "DIALER_CDR_RECEIVER_PORT), or stop the process that uses the port")
+BAD_PORT = N_("invalid port {value}: use a number from 1 to 65535")
+BAD_WORKERS = N_("invalid worker count {value} (--workers or DIALER_CDR_RECEIVER_WORKERS): use 1 or more")
+BAD_IDLE_TIMEOUT = N_("invalid idle timeout {value}: use a number of seconds above 0")
+DESCRIPTION = N_("Receive the CDRs that FreeSWITCH's mod_json_cdr posts and store them in PostgreSQL.")
+HELP_HOST = N_("address to listen on (default {default}, DIALER_CDR_RECEIVER_HOST)")
+HELP_PORT = N_("port to listen on (default {default}, DIALER_CDR_RECEIVER_PORT)")
+HELP_WORKERS = N_("worker processes, one per core (default {default}, DIALER_CDR_RECEIVER_WORKERS)")
+HELP_IDLE = N_("seconds before a silent or stalled connection is closed (default {default})")
 DEFAULT_PASSWORD = N_("DIALER_CDR_PASSWORD is the public default, a placeholder or shorter than 16 "
                       "characters; set it to a random value and the same user:password in the media nodes' "
                       "dialer_cdr_cred (only for a demo or tests, set DIALER_ALLOW_DEV_SECRETS=1 instead)")
@@ -71,6 +83,8 @@ def _run_worker(config: Config, sock: socket.socket, idle_timeout_s: float) -> N
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, task.cancel)
         host = sock.getsockname()[0]
+        if ":" in host:
+            host = f"[{host}]"
         try:
             await serve(config, sock, idle_timeout_s=idle_timeout_s,
                         ready=lambda bound: print(f"cdr_receiver listening on http://{host}:{bound}/api/cdr",
@@ -84,14 +98,26 @@ def _run_worker(config: Config, sock: socket.socket, idle_timeout_s: float) -> N
         asyncio.run(main())
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies, so no worker outlives the receiver."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        log.warning("cdr_receiver.no_parent_death_signal pid=%s", os.getpid())
+
+
 def _supervise(config: Config, sock: socket.socket, workers: int, idle_timeout_s: float) -> int:
     """Fork ``workers`` processes on ``sock`` and wait for them; return the exit status."""
     children: set[int] = set()
+    parent = os.getpid()
     for _ in range(workers):
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _die_with_parent()
+            if os.getppid() != parent:
+                os._exit(1)
             code = 0
             try:
                 _run_worker(config, sock, idle_timeout_s)
@@ -126,7 +152,7 @@ def _supervise(config: Config, sock: socket.socket, workers: int, idle_timeout_s
             continue
         # A worker that exits while nobody asked it to (a crash, a kill):
         # stop the others, so the supervisor restarts the whole receiver.
-        log.error("cdr_receiver.worker_exited pid=%s exit_code=%s stopping=%s", pid, code, len(children))
+        log.error("cdr_receiver.worker_exited pid=%s exit_code=%s others_running=%s", pid, code, len(children))
         status = 1
         if not stopping:
             stop()
@@ -140,17 +166,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cdr_receiver: {exc}", file=sys.stderr)
         return 2
     gettext = load_translations(config.default_locale).gettext
-    parser = argparse.ArgumentParser(prog="python -m cdr_receiver", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=config.cdr_receiver_host)
-    parser.add_argument("--port", type=int, default=config.cdr_receiver_port)
-    parser.add_argument("--workers", type=int, default=config.cdr_receiver_workers)
-    parser.add_argument("--idle-timeout", type=float, default=15.0,
-                        help="seconds before a silent or stalled connection is closed (default 15)")
+    parser = argparse.ArgumentParser(prog="dialer-cdr-receiver", description=gettext(DESCRIPTION))
+    parser.add_argument("--host", default=config.cdr_receiver_host,
+                        help=gettext(HELP_HOST).format(default=config.cdr_receiver_host))
+    parser.add_argument("--port", type=int, default=config.cdr_receiver_port,
+                        help=gettext(HELP_PORT).format(default=config.cdr_receiver_port))
+    parser.add_argument("--workers", type=int, default=config.cdr_receiver_workers,
+                        help=gettext(HELP_WORKERS).format(default=config.cdr_receiver_workers))
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S,
+                        help=gettext(HELP_IDLE).format(default=IDLE_TIMEOUT_S))
     args = parser.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        parser.error(gettext(BAD_PORT).format(value=args.port))
     if args.workers < 1:
-        parser.error(f"--workers {args.workers}: use 1 or more")
+        parser.error(gettext(BAD_WORKERS).format(value=args.workers))
     if args.idle_timeout <= 0:
-        parser.error(f"--idle-timeout {args.idle_timeout}: use a number of seconds above 0")
+        parser.error(gettext(BAD_IDLE_TIMEOUT).format(value=args.idle_timeout))
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     if not config.cdr_password_ok():

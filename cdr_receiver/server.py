@@ -12,7 +12,7 @@ HTTP support: HTTP/1.1 and 1.0 requests with a ``Content-Length`` body
 A chunked body gets 411, a body over ``MAX_BODY`` 413, a header block over
 ``MAX_HEADER`` 431 and a malformed request line 400, each with a JSON error
 and the fix. A connection is closed when it stays silent for the idle
-timeout (30 s by default), and refused when ``MAX_CONNECTIONS`` are open.
+timeout (15 s by default), and refused when ``MAX_CONNECTIONS`` are open.
 
 Other paths: ``GET /health`` (200 when PostgreSQL answers, else 503) and
 ``GET /metrics`` (Prometheus text of the CDR counters).
@@ -21,17 +21,19 @@ Other paths: ``GET /health`` (200 when PostgreSQL answers, else 503) and
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import binascii
 import hmac
 import json
 import logging
 import os
+import queue
 import resource
 import socket
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
 import psycopg2
@@ -42,7 +44,7 @@ from prometheus_client.registry import CollectorRegistry
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from cdr_receiver import LISTEN_BACKLOG
+from cdr_receiver import IDLE_TIMEOUT_S, LISTEN_BACKLOG
 from dialer_common.cdr import messages
 from dialer_common.cdr.committer import (
     APPLICATION_NAME,
@@ -66,7 +68,7 @@ CDR_PATH = "/api/cdr"
 # A mod_json_cdr post is 4-14 KB; a call with a long app_log stays far below this.
 MAX_BODY = 1024 * 1024
 MAX_HEADER = 16 * 1024
-IDLE_TIMEOUT_S = 30.0
+HEALTH_CACHE_S = 1.0
 MAX_CONNECTIONS = 2048
 # Open files kept for the database connection, logs and the listening socket.
 FILES_RESERVED = 64
@@ -90,7 +92,9 @@ REASONS = {
 N_ = messages.N_
 BAD_REQUEST_LINE = N_("Malformed HTTP request line: send 'POST /api/cdr HTTP/1.1'.")
 BAD_HEADER = N_("Malformed HTTP header line: each header is 'Name: value'.")
-LENGTH_REQUIRED = N_("Send the CDR with a Content-Length header; chunked bodies are not accepted.")
+LENGTH_REQUIRED = N_("Send the CDR with a Content-Length header. Chunked bodies are not accepted.")
+BAD_LINE_ENDINGS = N_("HTTP header lines must end with CR LF.")
+DUPLICATE_LENGTH = N_("The request has two different Content-Length headers.")
 BAD_LENGTH = N_("The Content-Length header is not a number.")
 BODY_TOO_LARGE = N_("The CDR body is larger than 1 MiB.")
 HEADER_TOO_LARGE = N_("The HTTP headers are larger than 16 KiB.")
@@ -172,6 +176,51 @@ class HttpError(Exception):
 Answer = tuple[int, dict, bytes]
 
 
+class StoreThread:
+    """A daemon thread that runs one call at a time and settles an asyncio future with its result.
+
+    Not a ThreadPoolExecutor: Python joins those threads at exit, so a
+    commit that PostgreSQL never answers would keep a stopped receiver
+    alive. A daemon thread ends with the process.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="cdr-store", daemon=True).start()
+
+    def submit(self, function: Callable, *args) -> asyncio.Future:
+        future = self._loop.create_future()
+        self._calls.put((future, function, args))
+        return future
+
+    def stop(self) -> None:
+        self._calls.put(None)
+
+    def _run(self) -> None:
+        while (call := self._calls.get()) is not None:
+            future, function, args = call
+            result = error = None
+            try:
+                result = function(*args)
+            except Exception as exc:
+                error = exc
+            try:
+                self._loop.call_soon_threadsafe(_settle, future, result, error)
+            except RuntimeError:
+                # The loop is closed: the process is exiting.
+                return
+
+
+def _settle(future: asyncio.Future, result, error: Exception | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class Receiver:
     """State shared by the connections of one process: config, committer, translations.
 
@@ -197,11 +246,13 @@ class Receiver:
         self._flush_timer: asyncio.TimerHandle | None = None
         # One thread runs the committer's COPY and COMMIT, so a PostgreSQL
         # that stops answering blocks it and not the event loop.
-        self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdr-store")
+        self._store_thread = StoreThread(loop)
         # (batch, timeout handle) while the store thread commits a batch.
         self.storing: tuple | None = None
         # When a commit started that PostgreSQL has not answered within STORE_TIMEOUT_S.
         self._stuck_since: float | None = None
+        # (monotonic time, answer) of the last /health probe.
+        self._health_answer: tuple[float, Answer] | None = None
 
     def _outcome(self, ticket: Ticket, request: Request) -> Answer:
         row = ticket.row
@@ -280,7 +331,7 @@ class Receiver:
     def _ingest(self, request: Request, respond: Callable[[Answer], None]) -> None:
         if not self.credentials_ok(request.headers.get("authorization", "")):
             CDR_REJECTED.labels("unauthorized").inc()
-            log.warning("cdr.unauthorized call_uuid=%s", request.call_uuid)
+            log.warning("cdr.unauthorized call_uuid=%s", messages.loggable(request.call_uuid))
             respond(self.error(request, 401, "unauthorized", messages.UNAUTHORIZED,
                                headers={"WWW-Authenticate": f'Basic realm="{messages.REALM}"'}))
             return
@@ -328,8 +379,7 @@ class Receiver:
             return
         batch = self.pending[:MAX_BATCH]
         del self.pending[:MAX_BATCH]
-        future = self.loop.run_in_executor(self._store_thread, self.committer.store_now,
-                                           [row for row, _, _ in batch])
+        future = self._store_thread.submit(self.committer.store_now, [row for row, _, _ in batch])
         timer = self.loop.call_later(STORE_TIMEOUT_S, self._store_timed_out)
         self.storing = (batch, timer)
         future.add_done_callback(self._stored)
@@ -369,7 +419,7 @@ class Receiver:
     def _rejected(self, request: Request, exc: CdrError) -> Answer:
         CDR_REJECTED.labels(exc.reason).inc()
         log.warning("cdr.rejected reason=%s call_uuid=%s detail=%s", exc.reason,
-                    exc.call_uuid or request.call_uuid, exc)
+                    exc.call_uuid or messages.loggable(request.call_uuid), exc)
         return self.error(request, messages.rejected_status(exc.reason), exc.reason, messages.REJECTED[exc.reason],
                           detail=str(exc))
 
@@ -381,13 +431,32 @@ class Receiver:
         return self.error(request, 503, code, messages.unavailable_message(code), detail=detail,
                           headers={"Retry-After": messages.RETRY_AFTER_S})
 
+    @property
+    def stuck(self) -> bool:
+        """True while a commit has waited longer than STORE_TIMEOUT_S for PostgreSQL."""
+        return self._stuck_since is not None
+
     def close(self) -> None:
-        """Stop the store thread (it finishes the batch it holds) and close the database connection."""
-        self._store_thread.shutdown(wait=self.storing is None)
+        """Stop the store thread and close the database connection, unless a commit still hangs in it."""
+        self._store_thread.stop()
         if self.storing is None:
             self.committer.close()
+        else:
+            # Closing the connection would wait for the commit that hangs
+            # in it, and the committer closes it at exit otherwise.
+            atexit.unregister(self.committer.close)
 
     async def _health(self) -> Answer:
+        # One probe per HEALTH_CACHE_S at most: each opens a PostgreSQL
+        # connection, and /health needs no credentials.
+        now = time.monotonic()
+        if self._health_answer is not None and now - self._health_answer[0] < HEALTH_CACHE_S:
+            return self._health_answer[1]
+        answer = await self._probe_health()
+        self._health_answer = (time.monotonic(), answer)
+        return answer
+
+    async def _probe_health(self) -> Answer:
         def probe() -> str | None:
             try:
                 conn = psycopg2.connect(self.config.database_url, connect_timeout=2)
@@ -487,7 +556,9 @@ class HttpConnection(asyncio.Protocol):
             if self.request is None:
                 end = self.buffer.find(b"\r\n\r\n")
                 if end < 0:
-                    if len(self.buffer) > MAX_HEADER:
+                    if b"\n\n" in self.buffer:
+                        self._fail(HttpError(400, "bad_request", BAD_LINE_ENDINGS))
+                    elif len(self.buffer) > MAX_HEADER:
                         self._fail(HttpError(431, "header_too_large", HEADER_TOO_LARGE))
                     return
                 if end > MAX_HEADER:
@@ -521,7 +592,7 @@ class HttpConnection(asyncio.Protocol):
             try:
                 self.receiver.dispatch(request, self._answer)
             except Exception:
-                log.exception("cdr_receiver.unexpected_error call_uuid=%s", request.call_uuid)
+                log.exception("cdr_receiver.unexpected_error call_uuid=%s", messages.loggable(request.call_uuid))
                 body = json.dumps({"error": {"code": "internal_error", "message": messages.DATABASE_ERROR}})
                 self._answer((503, {"Retry-After": messages.RETRY_AFTER_S}, body.encode()))
 
@@ -548,7 +619,7 @@ class HttpConnection(asyncio.Protocol):
     def _fail(self, error: HttpError) -> None:
         locale = self.receiver.translator.locale_of(error.request)
         message = self.receiver.translator.gettext(locale, error.message)
-        call_uuid = error.request.call_uuid if error.request is not None else ""
+        call_uuid = messages.loggable(error.request.call_uuid) if error.request is not None else ""
         log.warning("cdr_receiver.bad_request status=%s code=%s call_uuid=%s", error.status, error.code, call_uuid)
         if error.code in ("header_too_large", "payload_too_large", "length_required"):
             CDR_REJECTED.labels(error.code).inc()
@@ -592,7 +663,10 @@ def _parse_head(head: bytes) -> tuple[Request, int]:
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
             raise HttpError(400, "bad_header", BAD_HEADER)
-        headers[name.lower()] = value.strip()
+        name = name.lower()
+        if name == "content-length" and headers.get(name, value.strip()) != value.strip():
+            raise HttpError(400, "bad_length", DUPLICATE_LENGTH)
+        headers[name] = value.strip()
     path, _, query_string = target.partition("?")
     request = Request(method, path, query_string, version, headers)
 
@@ -606,10 +680,12 @@ def _parse_head(head: bytes) -> tuple[Request, int]:
     # isascii() too: str.isdigit() accepts digits such as "²" that int() rejects.
     if not (length_text.isascii() and length_text.isdigit()):
         raise HttpError(400, "bad_length", BAD_LENGTH, request)
-    # The length check comes first, so int() never parses thousands of digits.
-    if len(length_text.lstrip("0")) > len(str(MAX_BODY)) or int(length_text) > MAX_BODY:
+    # Leading zeros go first, and the digit count is checked before int(),
+    # which refuses more than 4,300 digits.
+    digits = length_text.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_BODY)) or int(digits) > MAX_BODY:
         raise HttpError(413, "payload_too_large", BODY_TOO_LARGE, request)
-    return request, int(length_text)
+    return request, int(digits)
 
 
 def _connect(database_url: str):
@@ -625,10 +701,13 @@ async def _reap_idle(receiver: Receiver, idle_timeout_s: float) -> None:
     while True:
         await asyncio.sleep(idle_timeout_s / 3)
         now = time.monotonic()
+        closed = 0
         for connection in list(receiver.connections):
             if connection.idle_for(now) > idle_timeout_s and connection.transport is not None:
-                log.info("cdr_receiver.idle_closed idle_s=%.0f", connection.idle_for(now))
                 connection.transport.close()
+                closed += 1
+        if closed:
+            log.info("cdr_receiver.idle_closed count=%s idle_timeout_s=%.0f", closed, idle_timeout_s)
 
 
 async def serve(config: Config, sock: socket.socket, ready: Callable[[int], None] | None = None,
@@ -650,9 +729,10 @@ async def serve(config: Config, sock: socket.socket, ready: Callable[[int], None
     finally:
         reaper.cancel()
         server.close()
-        # Commit and respond to the posts already read, for up to 10 s.
+        # Commit and respond to the posts already read, for up to 10 s,
+        # unless PostgreSQL already stopped answering.
         deadline = time.monotonic() + 10
-        while (receiver.pending or receiver.storing) and time.monotonic() < deadline:
+        while (receiver.pending or receiver.storing) and not receiver.stuck and time.monotonic() < deadline:
             receiver.flush()
             await asyncio.sleep(0.01)
         receiver.close()

@@ -47,8 +47,18 @@ class ConnectionLost(Exception):
 
 
 def load_file(conn, path: Path) -> str:
-    """Store one CDR file; return 'stored' or 'duplicate'. Raises CdrError when it is unusable."""
-    row = parse_cdr(path.read_bytes(), "", path.name.split(".", 1)[0])
+    """Store one CDR file; return 'stored' or 'duplicate'. Raises CdrError when it is unusable.
+
+    With ``encode=true`` or ``base64``, mod_json_cdr writes the encoded text
+    without its ``cdr=`` prefix, so such a file is decoded as the form body
+    it would have posted.
+    """
+    data = path.read_bytes().strip()
+    content_type = ""
+    if data.startswith((b"%7B", b"%7b", b"eyJ")):
+        data = b"cdr=" + data
+        content_type = "application/x-www-form-urlencoded"
+    row = parse_cdr(data, content_type, path.name.split(".", 1)[0])
     return "stored" if insert_cdr(conn, row) else "duplicate"
 
 
@@ -59,8 +69,11 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-def _reject(directory: Path, path: Path, reason: str, message: str, call_uuid: str | None) -> None:
-    target = _move(path, directory / "rejected")
+def _reject_if_present(directory: Path, path: Path, reason: str, message: str, call_uuid: str | None) -> None:
+    try:
+        target = _move(path, directory / "rejected")
+    except FileNotFoundError:
+        return
     target.with_name(target.name + ".reason.txt").write_text(f"{reason}: {message}\n", encoding="utf-8")
     log.warning("cdr_load.rejected file=%s call_uuid=%s reason=%s", path.name, call_uuid, reason)
 
@@ -77,9 +90,15 @@ def load_directory(conn, directory: Path) -> dict[str, int]:
             continue
         try:
             outcome = load_file(conn, path)
+            _move(path, directory / "loaded")
+        except FileNotFoundError:
+            # Another run of the command took the file meanwhile.
+            conn.rollback()
+            log.warning("cdr_load.skipped file=%s reason=taken_by_another_run", path.name)
+            continue
         except CdrError as error:
             conn.rollback()
-            _reject(directory, path, error.reason, str(error), error.call_uuid)
+            _reject_if_present(directory, path, error.reason, str(error), error.call_uuid)
             counts["rejected"] += 1
             continue
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
@@ -88,10 +107,9 @@ def load_directory(conn, directory: Path) -> dict[str, int]:
             # The database rejected this row (a value out of range, a
             # constraint): set it aside and go on with the other files.
             conn.rollback()
-            _reject(directory, path, "database_rejected", str(error).strip().splitlines()[0], None)
+            _reject_if_present(directory, path, "database_rejected", str(error).strip().splitlines()[0], None)
             counts["rejected"] += 1
             continue
-        _move(path, directory / "loaded")
         counts[outcome] += 1
     return counts
 

@@ -7,7 +7,11 @@ them with its catalog, the receiver with dialer_common/locale.
 
 from __future__ import annotations
 
+import re
+
 from dialer_common.phone import N_
+
+_UUID_SHAPE = re.compile(r"[0-9A-Fa-f-]{1,64}")
 
 # Basic-auth realm in the 401's WWW-Authenticate header.
 REALM = "dialer-cdr"
@@ -15,7 +19,9 @@ REALM = "dialer-cdr"
 # mod_json_cdr itself waits its own `delay` setting and ignores the header.
 RETRY_AFTER_S = "5"
 # Seconds a request waits for its batch's commit before the 503 response.
-COMMIT_WAIT_S = 20.0
+# mod_json_cdr has no request timeout, so the call's thread on the media
+# node waits this long too.
+COMMIT_WAIT_S = 5.0
 
 UNAUTHORIZED = N_(
     "Wrong CDR user or password: set the cred parameter of mod_json_cdr to the "
@@ -23,6 +29,7 @@ UNAUTHORIZED = N_(
 )
 DATABASE_UNAVAILABLE = N_("The database is unavailable: retry later.")
 DATABASE_ERROR = N_("Internal server error: try again later.")
+INGEST_BUSY = N_("Too many CDRs are waiting for the database: retry later.")
 
 # CdrError.reason -> message.
 REJECTED = {
@@ -42,5 +49,17 @@ def rejected_status(reason: str) -> int:
 
 def unavailable_message(code: str) -> str:
     """Message of a 503 with ``code`` ``database_unavailable``, ``ingest_busy`` or ``database_error``."""
-    # A full commit queue also means the database is not keeping up.
-    return DATABASE_ERROR if code == "database_error" else DATABASE_UNAVAILABLE
+    return {"database_error": DATABASE_ERROR, "ingest_busy": INGEST_BUSY}.get(code, DATABASE_UNAVAILABLE)
+
+
+def loggable(value: str | None) -> str:
+    """Return ``value`` for a log line: as is when it is uuid-shaped, else its repr() (at most 64 characters).
+
+    The call uuid of a rejected post comes from the client, so a value with a
+    newline could otherwise forge log lines.
+    """
+    if not value:
+        return ""
+    if _UUID_SHAPE.fullmatch(value):
+        return value
+    return repr(value[:64])

@@ -302,12 +302,15 @@ def test_bad_cdr_rejected_with_reason_and_logged(receiver, conn, tenant, change,
         (b"POST /api/cdr HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", 400, "bad_length"),
         (b"POST /api/cdr HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", 413, "payload_too_large"),
         (b"POST /api/cdr HTTP/1.1\r\nContent-Length: 1" + b"0" * 5000 + b"\r\n\r\n", 413, "payload_too_large"),
+        (b"POST /api/cdr HTTP/1.1\r\nContent-Length: " + b"0" * 5000 + b"5\r\n\r\nhello", 401, "unauthorized"),
+        (b"POST /api/cdr HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "bad_length"),
+        (b"POST /api/cdr HTTP/1.1\nContent-Length: 5\n\nhello", 400, "bad_request"),
         (b"POST /api/cdr HTTP/1.1\r\nX-Filler: " + b"a" * 20000 + b"\r\n\r\n", 431, "header_too_large"),
         (b"GET /api/cdr HTTP/1.1\r\n\r\n", 405, "method_not_allowed"),
         (b"GET /nowhere HTTP/1.1\r\n\r\n", 404, "not_found"),
     ],
     ids=["request-line", "version", "header", "chunked", "no-length", "bad-length", "superscript-length", "too-large",
-         "length-5000-digits",
+         "length-5000-digits", "length-leading-zeros", "two-lengths", "bare-lf",
          "header-too-large", "method", "path"],
 )
 def test_broken_http_answered_with_reason(receiver, request_bytes, status, code):
@@ -545,3 +548,52 @@ def test_two_workers_sum_their_counters(config, tenant):
         assert pair.stop() == 0
 
     assert all("dialer_cdr_ingested_total 12.0" in text for text in scrapes)
+
+
+def test_client_uuid_cannot_forge_log_lines(receiver):
+    forged = "abc%0A2026-12-04%2000:00:00,000%20CRITICAL%20forged%20line"
+
+    receiver.exchange(post(b"{}", auth="", path=f"/api/cdr?uuid={forged}&x=1"))
+    receiver.stop()
+
+    lines = receiver.log().splitlines()
+    assert not any(line.startswith("2026-12-04 00:00:00,000 CRITICAL") for line in lines)
+    assert any("cdr.unauthorized call_uuid='abc\\n2026-12-04" in line for line in lines)
+
+
+def test_sigterm_while_database_stuck_exits(config, tenant):
+    import psycopg2
+
+    running = Receiver(config.database_url)
+    blocker = psycopg2.connect(config.database_url)
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("LOCK TABLE cdr IN ACCESS EXCLUSIVE MODE")
+        status = running.exchange(post(*_recorded(RAW / "originate_busy.http", tenant["id"])))[0]
+        started = time.monotonic()
+        running.process.send_signal(signal.SIGTERM)
+        code = running.process.wait(timeout=20)
+        waited = time.monotonic() - started
+    finally:
+        blocker.rollback()
+        blocker.close()
+        running.stop()
+
+    assert status == 503
+    assert code == 0
+    assert waited < 5
+
+
+def test_workers_exit_when_parent_is_killed(config):
+    pair = Receiver(config.database_url, workers=2)
+    time.sleep(1)
+    children = subprocess.run(["pgrep", "-P", str(pair.process.pid)], capture_output=True, text=True).stdout.split()
+    pair.process.kill()
+    pair.process.wait(timeout=10)
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+        time.sleep(0.1)
+    assert len(children) == 2
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    pair.stop()

@@ -102,3 +102,20 @@ def test_loader_messages_in_spanish_through_the_cli(tmp_path, tenant, config, mo
 
     assert status == 0
     assert capsys.readouterr().out.splitlines()[-1] == "guardados=1 duplicados=0 rechazados=0"
+
+
+def test_loader_reads_encoded_files_without_prefix(tmp_path, conn, tenant, config, monkeypatch, capsys):
+    """With encode=true, mod_json_cdr writes the percent-encoded text without cdr= to err-log-dir."""
+    monkeypatch.setenv("DIALER_DATABASE_URL", config.database_url)
+    call_uuid = str(uuid.uuid4())
+    request = read_request(FIXTURES / "cdr_http" / "encoded" / "originate_answer_hangup.http")
+    body = for_tenant(request, tenant["id"], uuid=call_uuid)
+    (tmp_path / f"{call_uuid}.cdr.json").write_bytes(body.removeprefix(b"cdr=") + b"\n")
+
+    status = loader.main([str(tmp_path)])
+
+    assert status == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "stored=1 duplicate=0 rejected=0"
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) AS n FROM cdr WHERE call_uuid = %s", (call_uuid,))
+        assert cur.fetchone()["n"] == 1

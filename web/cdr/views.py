@@ -58,7 +58,7 @@ def _rejected(error: CdrError) -> Response:
     status = messages.rejected_status(error.reason)
     CDR_REJECTED.labels(error.reason).inc()
     log.warning("cdr.rejected reason=%s call_uuid=%s detail=%s", error.reason,
-                error.call_uuid or request.args.get("uuid", ""), error)
+                error.call_uuid or messages.loggable(request.args.get("uuid")), error)
     return error_response(status, error.reason, shared_gettext(messages.REJECTED[error.reason]),
                           detail=str(error))
 
@@ -67,7 +67,8 @@ def _unavailable(code: str, exc: Exception) -> Response:
     # Every 503 makes FreeSWITCH post the CDR again after its `delay`.
     CDR_REJECTED.labels(code).inc()
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    log.error("cdr.not_stored code=%s call_uuid=%s error=%s", code, request.args.get("uuid", ""), detail)
+    log.error("cdr.not_stored code=%s call_uuid=%s error=%s", code, messages.loggable(request.args.get("uuid")),
+              detail)
     return error_response(503, code, shared_gettext(messages.unavailable_message(code)), detail=detail,
                           headers={"Retry-After": messages.RETRY_AFTER_S})
 
@@ -76,7 +77,8 @@ def _unavailable(code: str, exc: Exception) -> Response:
 def ingest() -> Response:
     if not _credentials_ok():
         CDR_REJECTED.labels("unauthorized").inc()
-        log.warning("cdr.unauthorized call_uuid=%s ip=%s", request.args.get("uuid", ""), request.remote_addr)
+        log.warning("cdr.unauthorized call_uuid=%s ip=%s", messages.loggable(request.args.get("uuid")),
+                    request.remote_addr)
         return error_response(401, "unauthorized", shared_gettext(messages.UNAUTHORIZED),
                               headers={"WWW-Authenticate": f'Basic realm="{messages.REALM}"'})
 
@@ -87,8 +89,11 @@ def ingest() -> Response:
         return _rejected(error)
     except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
         return _unavailable("database_unavailable", exc)
-    except (QueueFull, TimeoutError) as exc:
+    except QueueFull as exc:
         return _unavailable("ingest_busy", exc)
+    except TimeoutError as exc:
+        # The commit did not finish in time: PostgreSQL is stuck or overloaded.
+        return _unavailable("database_unavailable", exc)
     except BatchFailed as exc:
         return _unavailable("database_error", exc)
 
