@@ -150,7 +150,7 @@ def _supervise(config: Config, sock: socket.socket, workers: int, idle_timeout_s
         code = os.waitstatus_to_exitcode(wait_status)
         if stopping and code in (0, -signal.SIGTERM):
             continue
-        # A worker that exits while nobody asked it to (a crash, a kill):
+        # A worker that exits without a stop request (a crash, a kill):
         # stop the others, so the supervisor restarts the whole receiver.
         log.error("cdr_receiver.worker_exited pid=%s exit_code=%s others_running=%s", pid, code, len(children))
         status = 1
