@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
+import dataclasses
 import logging
 import os
 import shutil
@@ -204,9 +205,11 @@ def main(argv: list[str] | None = None) -> int:
 
     metrics_dir = None
     if not config.prometheus_multiproc_dir:
-        # prometheus-client reads the variable when the workers import it.
+        # prometheus-client reads the variable when the workers import it,
+        # and /metrics reads the Config field.
         metrics_dir = tempfile.mkdtemp(prefix="dialer-cdr-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        config = dataclasses.replace(config, prometheus_multiproc_dir=metrics_dir)
     try:
         return _supervise(config, sock, args.workers, args.idle_timeout)
     finally:

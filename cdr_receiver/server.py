@@ -14,7 +14,7 @@ A chunked body gets 411, a body over ``MAX_BODY`` 413, a header block over
 and the fix. A connection is closed when it stays silent for the idle
 timeout (15 s by default), and refused when ``MAX_CONNECTIONS`` are open.
 
-Other paths: ``GET /health`` (200 when PostgreSQL answers, else 503) and
+Other paths: ``GET /health`` (200 when PostgreSQL responds, else 503) and
 ``GET /metrics`` (Prometheus text of the CDR counters).
 """
 
@@ -38,9 +38,7 @@ from urllib.parse import parse_qs
 
 import psycopg2
 from babel.support import NullTranslations
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -55,12 +53,12 @@ from dialer_common.cdr.committer import (
     QueueFull,
     Ticket,
 )
-from dialer_common.cdr.metrics import CDR_DUPLICATE, CDR_INGESTED, CDR_REJECTED
+from dialer_common.cdr.metrics import CDR_DUPLICATE, CDR_INGESTED, CDR_REJECTED, counter_registry
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import parse_cdr
 from dialer_common.cli import load_translations
-from dialer_common.config import Config
-from dialer_common.errors import DatabaseUnavailable
+from dialer_common.config import LOCALES, Config
+from dialer_common.errors import DatabaseUnavailable, first_line
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +74,9 @@ FILES_RESERVED = 64
 MAX_BATCH = 200
 LINGER_S = 0.003
 # mod_json_cdr posts without a timeout of its own, so the call's thread waits
-# as long as the receiver does: answer 503 when a commit takes longer.
+# as long as the receiver does. A commit that takes longer gets a 503.
 STORE_TIMEOUT_S = 5.0
 MAX_PENDING = 2000
-LOCALES = ("es", "en")
 
 REASONS = {
     100: "Continue", 200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
@@ -180,7 +177,7 @@ class StoreThread:
     """A daemon thread that runs one call at a time and settles an asyncio future with its result.
 
     Not a ThreadPoolExecutor: Python joins those threads at exit, so a
-    commit that PostgreSQL never answers would keep a stopped receiver
+    commit that PostgreSQL never completes would keep a stopped receiver
     alive. A daemon thread ends with the process.
     """
 
@@ -224,7 +221,7 @@ def _settle(future: asyncio.Future, result, error: Exception | None) -> None:
 class Receiver:
     """State shared by the connections of one process: config, committer, translations.
 
-    A CDR post is answered through callbacks rather than a task per
+    A CDR post gets its response through callbacks rather than a task per
     request: :meth:`dispatch` parses it and queues the row, :meth:`flush`
     hands a batch of rows to the store thread, and :meth:`_stored`
     responds to each post once the batch is committed.
@@ -245,13 +242,13 @@ class Receiver:
         self.pending: list[tuple] = []
         self._flush_timer: asyncio.TimerHandle | None = None
         # One thread runs the committer's COPY and COMMIT, so a PostgreSQL
-        # that stops answering blocks it and not the event loop.
+        # that stops responding blocks it and not the event loop.
         self._store_thread = StoreThread(loop)
         # (batch, timeout handle) while the store thread commits a batch.
         self.storing: tuple | None = None
-        # When a commit started that PostgreSQL has not answered within STORE_TIMEOUT_S.
+        # Start of a commit that PostgreSQL has not completed within STORE_TIMEOUT_S.
         self._stuck_since: float | None = None
-        # (monotonic time, answer) of the last /health probe.
+        # (monotonic time, response) of the last /health probe.
         self._health_answer: tuple[float, Answer] | None = None
 
     def _outcome(self, ticket: Ticket, request: Request) -> Answer:
@@ -314,19 +311,19 @@ class Receiver:
 
     def dispatch(self, request: Request, respond: Callable[[Answer], None]) -> None:
         """Respond to one complete request through ``respond``, now or once its CDR is committed."""
-        if request.path == CDR_PATH and request.method == "POST":
+        allowed = {CDR_PATH: "POST", "/health": "GET", "/metrics": "GET"}.get(request.path)
+        if allowed is None:
+            respond(self.error(request, 404, "not_found", NOT_FOUND))
+        elif request.method != allowed:
+            respond(self.error(request, 405, "method_not_allowed", METHOD_NOT_ALLOWED, headers={"Allow": allowed}))
+        elif request.path == CDR_PATH:
             self._ingest(request, respond)
-        elif request.path in ("/health", "/metrics", CDR_PATH) and request.method != "GET" \
-                or request.path == CDR_PATH:
-            allow = "POST" if request.path == CDR_PATH else "GET"
-            respond(self.error(request, 405, "method_not_allowed", METHOD_NOT_ALLOWED, headers={"Allow": allow}))
         elif request.path == "/health":
             task = self.loop.create_task(self._health())
             task.add_done_callback(lambda done: respond(done.result()))
-        elif request.path == "/metrics":
-            respond((200, {"Content-Type": CONTENT_TYPE_LATEST}, _metrics_text()))
         else:
-            respond(self.error(request, 404, "not_found", NOT_FOUND))
+            body = generate_latest(counter_registry(self.config.prometheus_multiproc_dir))
+            respond((200, {"Content-Type": CONTENT_TYPE_LATEST}, body))
 
     def _ingest(self, request: Request, respond: Callable[[Answer], None]) -> None:
         if not self.credentials_ok(request.headers.get("authorization", "")):
@@ -345,7 +342,7 @@ class Receiver:
             # FreeSWITCH retries instead of holding the call's thread.
             waited = time.monotonic() - self._stuck_since
             respond(self._unavailable(request, "database_unavailable", DatabaseUnavailable(
-                f"PostgreSQL has not answered a commit for {waited:.0f} s"), row["call_uuid"]))
+                f"PostgreSQL has not completed a commit for {waited:.0f} s"), row["call_uuid"]))
             return
         if len(self.pending) >= MAX_PENDING:
             respond(self._unavailable(request, "ingest_busy", QueueFull(
@@ -369,8 +366,8 @@ class Receiver:
 
         The store thread runs one batch at a time, on the committer's one
         connection; posts arriving meanwhile make up the next batch. If
-        PostgreSQL does not answer within STORE_TIMEOUT_S, the batch and
-        every post until it answers get a 503 at once.
+        PostgreSQL does not complete the commit within STORE_TIMEOUT_S, the
+        batch and every post until it does get a 503 at once.
         """
         if self._flush_timer is not None:
             self._flush_timer.cancel()
@@ -389,14 +386,14 @@ class Receiver:
         self.storing = None
         timer.cancel()
         if self._stuck_since is not None:
-            # The batch was answered 503 already; FreeSWITCH's retry of a
-            # row committed meanwhile gets "duplicate".
+            # The batch got its 503 already, so FreeSWITCH's retry of a row
+            # committed meanwhile gets "duplicate".
             log.warning("cdr_receiver.database_back waited_s=%.1f rows=%s",
                         time.monotonic() - self._stuck_since, len(batch))
             self._stuck_since = None
         elif future.exception() is not None:
-            # A defect, not a database error (those resolve the tickets):
-            # answer 503 so that FreeSWITCH posts again, and keep serving.
+            # A defect, not a database error (those resolve the tickets).
+            # Respond 503 so that FreeSWITCH posts again, and keep serving.
             exc = future.exception()
             log.error("cdr_receiver.flush_failed rows=%s error=%r", len(batch), exc, exc_info=exc)
             for row, request, respond in batch:
@@ -412,7 +409,7 @@ class Receiver:
         waiting = batch + self.pending
         self.pending = []
         log.error("cdr_receiver.database_not_responding waited_s=%s rows=%s", STORE_TIMEOUT_S, len(waiting))
-        error = DatabaseUnavailable(f"PostgreSQL did not answer a commit within {STORE_TIMEOUT_S:.0f} s")
+        error = DatabaseUnavailable(f"PostgreSQL did not complete a commit within {STORE_TIMEOUT_S:.0f} s")
         for row, request, respond in waiting:
             respond(self._unavailable(request, "database_unavailable", error, row["call_uuid"]))
 
@@ -426,7 +423,7 @@ class Receiver:
     def _unavailable(self, request: Request, code: str, exc: Exception, call_uuid: str) -> Answer:
         # Every 503 makes FreeSWITCH post the CDR again after its `delay`.
         CDR_REJECTED.labels(code).inc()
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         log.error("cdr.not_stored code=%s call_uuid=%s error=%s", code, call_uuid, detail)
         return self.error(request, 503, code, messages.unavailable_message(code), detail=detail,
                           headers={"Retry-After": messages.RETRY_AFTER_S})
@@ -461,7 +458,7 @@ class Receiver:
             try:
                 conn = psycopg2.connect(self.config.database_url, connect_timeout=2)
             except psycopg2.Error as exc:
-                return str(exc).strip().splitlines()[0]
+                return first_line(exc)
             try:
                 with conn.cursor() as cur:
                     cur.execute("SELECT 1")
@@ -487,14 +484,6 @@ def _connection_limit() -> int:
         except (ValueError, OSError):
             pass
     return max(1, min(MAX_CONNECTIONS, soft - FILES_RESERVED))
-
-
-def _metrics_text() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
 
 
 class HttpConnection(asyncio.Protocol):
@@ -573,28 +562,29 @@ class HttpConnection(asyncio.Protocol):
                     return
                 if self.request.headers.get("expect", "").lower() == "100-continue":
                     if self.receiver.rejects_before_body(self.request):
-                        # Respond 401 now instead of inviting a body that would be refused.
+                        # Respond 401 now instead of inviting a body that would be rejected.
                         request, self.request = self.request, None
                         request.keep_alive = False
-                        self.busy = True
-                        self._current = request
-                        self.receiver.dispatch(request, self._answer)
+                        self._handle(request)
                         return
                     self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if len(self.buffer) < self.body_length:
                 return
-            request = self.request
+            request, self.request = self.request, None
             request.body = bytes(self.buffer[:self.body_length])
             del self.buffer[:self.body_length]
-            self.request = None
-            self.busy = True
-            self._current = request
-            try:
-                self.receiver.dispatch(request, self._answer)
-            except Exception:
-                log.exception("cdr_receiver.unexpected_error call_uuid=%s", messages.loggable(request.call_uuid))
-                body = json.dumps({"error": {"code": "internal_error", "message": messages.DATABASE_ERROR}})
-                self._answer((503, {"Retry-After": messages.RETRY_AFTER_S}, body.encode()))
+            self._handle(request)
+
+    def _handle(self, request: Request) -> None:
+        """Pass ``request`` to the receiver; no other request is read until :meth:`_answer` runs."""
+        self.busy = True
+        self._current = request
+        try:
+            self.receiver.dispatch(request, self._answer)
+        except Exception:
+            log.exception("cdr_receiver.unexpected_error call_uuid=%s", messages.loggable(request.call_uuid))
+            body = json.dumps({"error": {"code": "internal_error", "message": messages.DATABASE_ERROR}})
+            self._answer((503, {"Retry-After": messages.RETRY_AFTER_S}, body.encode()))
 
     def _answer(self, answer: Answer) -> None:
         request = self._current
@@ -689,9 +679,9 @@ def _parse_head(head: bytes) -> tuple[Request, int]:
 
 
 def _connect(database_url: str):
-    # The loop waits for PostgreSQL while a batch commits, so a server that
-    # stops answering must fail the batch (503, FreeSWITCH retries) within
-    # seconds instead of holding every connection of this process.
+    # Keepalives and tcp_user_timeout fail the store thread's commit when the
+    # server's host is gone. A server that is alive but stuck is caught by
+    # STORE_TIMEOUT_S instead, because its kernel still acknowledges packets.
     return psycopg2.connect(database_url, connect_timeout=3, application_name=APPLICATION_NAME,
                             keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
                             tcp_user_timeout=10000)

@@ -58,6 +58,8 @@ def _positive_float(env: dict[str, str], key: str, default: float) -> float:
 
 
 MIN_CDR_PASSWORD_CHARS = 16
+# Languages of every message a user reads; Spanish is the default.
+LOCALES = ("es", "en")
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,7 @@ class Config:
         }
         if "DIALER_ESL_SWITCHES" in env:
             values["switches"] = parse_switches(env["DIALER_ESL_SWITCHES"])
-        if values["default_locale"] not in ("es", "en"):
+        if values["default_locale"] not in LOCALES:
             raise ConfigError(
                 f"invalid DIALER_DEFAULT_LOCALE={values['default_locale']!r}: expected 'es' or 'en'"
             )

@@ -28,3 +28,9 @@ class ProtocolError(DialerError):
 
 class DatabaseUnavailable(DialerError):
     """No connection to PostgreSQL could be opened or borrowed."""
+
+
+def first_line(exc: BaseException) -> str:
+    """Return the first line of ``exc``'s message (psycopg2 adds hint lines), or its type name when empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

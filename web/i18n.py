@@ -19,8 +19,9 @@ from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
 
 from dialer_common.cli import load_translations
+from dialer_common.config import LOCALES
 
-SUPPORTED_LOCALES = ("es", "en")
+SUPPORTED_LOCALES = LOCALES
 
 babel = Babel()
 

@@ -25,15 +25,14 @@ import redis
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
 
+from dialer_common.cdr.metrics import counter_registry
 from web.db import DatabaseUnavailable, get_conn, get_redis
 
 log = logging.getLogger(__name__)
@@ -186,9 +185,4 @@ def scrape() -> Response:
 
 def _counter_registry() -> CollectorRegistry:
     """Return the registry of counters and histograms: summed over workers in multiprocess mode."""
-    folder = current_app.config["DIALER"].prometheus_multiproc_dir
-    if not folder:
-        return REGISTRY
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=folder)
-    return registry
+    return counter_registry(current_app.config["DIALER"].prometheus_multiproc_dir)

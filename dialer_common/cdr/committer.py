@@ -42,7 +42,7 @@ import psycopg2.errors
 import psycopg2.extras
 
 from dialer_common.cdr.store import COLUMNS, TenantCache, sql_params, unknown_tenant_error
-from dialer_common.errors import DatabaseUnavailable
+from dialer_common.errors import DatabaseUnavailable, first_line
 
 log = logging.getLogger(__name__)
 
@@ -288,14 +288,14 @@ class CdrCommitter:
                 self._insert_batch(unique, copy=False)
         except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             self._close_connection()
-            error = exc if isinstance(exc, DatabaseUnavailable) else DatabaseUnavailable(_first_line(exc))
+            error = exc if isinstance(exc, DatabaseUnavailable) else DatabaseUnavailable(first_line(exc))
             log.error("cdr_committer.database_unavailable rows=%s error=%s", len(unique), error)
             for ticket in unique:
                 ticket.resolve(error=error)
         except psycopg2.Error as exc:
             self._rollback()
             log.warning("cdr_committer.batch_failed rows=%s error=%s retrying=one_per_transaction",
-                        len(unique), _first_line(exc))
+                        len(unique), first_line(exc))
             for ticket in unique:
                 self._insert_alone(ticket)
 
@@ -344,21 +344,21 @@ class CdrCommitter:
         except (DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             self._close_connection()
             ticket.resolve(error=exc if isinstance(exc, DatabaseUnavailable)
-                           else DatabaseUnavailable(_first_line(exc)))
+                           else DatabaseUnavailable(first_line(exc)))
         except psycopg2.Error as exc:
             self._rollback()
             row = ticket.row
             log.error("cdr_committer.row_failed call_uuid=%s tenant_id=%s error=%s", row["call_uuid"],
-                      row["tenant_id"], _first_line(exc))
+                      row["tenant_id"], first_line(exc))
             ticket.resolve(error=BatchFailed(f"the database rejected CDR {row['call_uuid']}: "
-                                             f"{_first_line(exc)}"))
+                                             f"{first_line(exc)}"))
 
     def _connection(self):
         if self._conn is None or self._conn.closed:
             try:
                 self._conn = self._connect()
             except psycopg2.OperationalError as exc:
-                raise DatabaseUnavailable(_first_line(exc)) from exc
+                raise DatabaseUnavailable(first_line(exc)) from exc
         return self._conn
 
     def _rollback(self) -> None:
@@ -428,9 +428,3 @@ def _copy_value(value) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-

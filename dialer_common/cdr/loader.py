@@ -26,6 +26,7 @@ from dialer_common import db
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import insert_cdr, parse_cdr
 from dialer_common.config import Config
+from dialer_common.errors import first_line
 from dialer_common.phone import N_
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def load_directory(conn, directory: Path) -> dict[str, int]:
             # The database rejected this row (a value out of range, a
             # constraint): set it aside and go on with the other files.
             conn.rollback()
-            _reject_if_present(directory, path, "database_rejected", str(error).strip().splitlines()[0], None)
+            _reject_if_present(directory, path, "database_rejected", first_line(error), None)
             counts["rejected"] += 1
             continue
         counts[outcome] += 1

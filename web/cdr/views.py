@@ -22,6 +22,7 @@ from dialer_common.cdr.committer import BatchFailed, CdrCommitter, QueueFull
 from dialer_common.cdr.metrics import CDR_DUPLICATE, CDR_INGESTED, CDR_REJECTED
 from dialer_common.cdr.parse import CdrError
 from dialer_common.cdr.store import parse_cdr
+from dialer_common.errors import first_line
 from web.db import DatabaseUnavailable
 from web.errors import error_response
 from web.i18n import shared_gettext
@@ -66,7 +67,7 @@ def _rejected(error: CdrError) -> Response:
 def _unavailable(code: str, exc: Exception) -> Response:
     # Every 503 makes FreeSWITCH post the CDR again after its `delay`.
     CDR_REJECTED.labels(code).inc()
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = first_line(exc)
     log.error("cdr.not_stored code=%s call_uuid=%s error=%s", code, messages.loggable(request.args.get("uuid")),
               detail)
     return error_response(503, code, shared_gettext(messages.unavailable_message(code)), detail=detail,
