@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ROOT, free_port
 from web import create_app
+from web import ws as live_ws
 from web.db import close_pool
 
 _client_numbers = itertools.count(1)
@@ -88,6 +89,22 @@ def gunicorn_env(config, **extra: str) -> dict[str, str]:
     })
     env.update(extra)
     return env
+
+
+@contextlib.contextmanager
+def serve_app(config, name: str = "test-server"):
+    """Serve a new app for ``config`` on 127.0.0.1 and a free port, in a thread; yield its http:// base URL."""
+    app = create_app(config)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{http.server_port}"
+    finally:
+        http.shutdown()
+        thread.join(timeout=5)
+        app.extensions[live_ws.READER_KEY].close()
+        close_pool(app)
 
 
 @contextlib.contextmanager

@@ -6,19 +6,16 @@ import contextlib
 import dataclasses
 import json
 import struct
-import threading
 import time
 import uuid
 
 import pytest
 import websocket
-from werkzeug.serving import make_server
 
 from dialer_common import db
-from web import create_app
+from tests.web.conftest import serve_app
 from web import ws as live_ws
 from web.auth.tokens import issue_access_token
-from web.db import close_pool
 from web.live import counters_key, events_channel
 
 HEARTBEAT_S = 0.5
@@ -33,19 +30,8 @@ def ws_config(config):
 @contextlib.contextmanager
 def serve(config):
     """Serve the real app on 127.0.0.1 and a free port; yield its ws:// URL."""
-    app = create_app(config)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=http.serve_forever, kwargs={"poll_interval": 0.05}, name="ws-test-server", daemon=True
-    )
-    thread.start()
-    try:
-        yield f"ws://127.0.0.1:{http.server_port}/ws"
-    finally:
-        http.shutdown()
-        thread.join(timeout=5)
-        app.extensions[live_ws.READER_KEY].close()
-        close_pool(app)
+    with serve_app(config, "ws-test-server") as base_url:
+        yield base_url.replace("http://", "ws://", 1) + "/ws"
 
 
 @pytest.fixture

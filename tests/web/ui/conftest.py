@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from web import create_app
-from web import ws as live_ws
-from web.db import close_pool
+from tests.web.conftest import serve_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WINDOW_SIZE = "1280,800"
 
 
-@contextlib.contextmanager
 def serve(config):
     """Serve the real app on 127.0.0.1 and a free port; yield its base URL."""
-    app = create_app(config)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(
-        target=http.serve_forever, kwargs={"poll_interval": 0.05}, name="ui-test-server", daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=5)
-        app.extensions[live_ws.READER_KEY].close()
-        close_pool(app)
+    return serve_app(config, "ui-test-server")
 
 
 @pytest.fixture
