@@ -183,8 +183,8 @@ def calling_hours_offset_s(now: datetime.datetime | None = None) -> int:
     return int((target - now).total_seconds())
 
 
-# What scripts/demo.sh prints, translated once at start by ``dialer demo
-# messages`` into shell variables DEMO_MSG_<NAME>.
+# Messages of scripts/demo.sh. ``dialer demo messages`` translates them once at
+# start into shell variables DEMO_MSG_<NAME>.
 SCRIPT_MESSAGES = {
     "clock_shift": N_("Demo: calling windows follow a clock shifted by {seconds} s (19:00 UTC of a weekday)."),
     "no_campaign": N_("demo seed did not print campaign_id=<id>; see the output above"),

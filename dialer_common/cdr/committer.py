@@ -308,11 +308,11 @@ class CdrCommitter:
                 ticket.resolve(DUPLICATE)
 
     def _insert_batch(self, tickets: list[Ticket], copy: bool = True) -> None:
-        """Insert ``tickets``' rows and commit once; resolve each ticket only after the commit.
+        """Insert ``tickets``' rows and commit once, then resolve each ticket.
 
         With ``copy`` the rows go in with one COPY, which fails with a unique
-        violation when one of them is stored already; otherwise with
-        ``INSERT ... ON CONFLICT DO NOTHING``.
+        violation when one of them is stored already. Without it they go in
+        with ``INSERT ... ON CONFLICT DO NOTHING``.
         """
         conn = self._connection()
         with conn.cursor() as cur:

@@ -175,7 +175,9 @@ def test_pretty_printed_body_kept_byte_for_byte(receiver, conn, tenant):
     assert status == 200, answer
     [row] = stored_rows(conn, call_uuid)
     assert row["raw"].encode() == pretty.strip()
-    assert b"\t" in pretty and b"\r\n" in pretty and b"\\" in pretty
+    assert b"\t" in pretty
+    assert b"\r\n" in pretty
+    assert b"\\" in pretty
 
 
 def test_retried_post_stored_once(receiver, conn, tenant):
@@ -211,7 +213,7 @@ def test_keep_alive_and_pipelined_posts(receiver, conn, tenant):
     posts = [_recorded(RAW / "originate_busy.http", tenant["id"]) for _ in range(3)]
     with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
         first = receiver.exchange(post(*posts[0]), sock)
-        # Two requests in one write: answered in order on the same connection.
+        # Two requests in one write get their responses in order on the same connection.
         sock.sendall(post(*posts[1]) + post(*posts[2]))
         second, third = read_response(sock), read_response(sock)
 

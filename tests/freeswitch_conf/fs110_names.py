@@ -415,8 +415,8 @@ TREE_MODULES = frozenset(
 # Dialplan applications, by the module whose load function registers them
 # with SWITCH_ADD_APP:
 # - mod_dptools: src/mod/applications/mod_dptools/mod_dptools.c,
-#   mod_dptools_load(); found by text search in an older stored version of
-#   the file, because the 1.10 file is too long for the text index.
+#   mod_dptools_load(), taken from an older version of the file. NOTE: the
+#   1.10 version's list was not read, so these names are a lower bound.
 # - mod_avmd: src/mod/applications/mod_avmd/mod_avmd.c, mod_avmd_load(),
 #   commit 010b9d4d.
 # - mod_python3: mod_python3.c, mod_python3_load(), commit 42626659.

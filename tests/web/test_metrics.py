@@ -65,7 +65,7 @@ def test_alert_rules_use_exported_metrics(client, conn, tenant, redis_client, co
     redis_client.hset(key, mapping={"dialing": 1, "ringing": 0, "talking": 0, "agents_available": 1})
     _store(conn, tenant["id"], tenant["campaign_id"], 1, dialer_live="true", dialer_abandoned="true",
            dialer_trunk_id="carrier-a")
-    # One CDR answered 503, so the rejection counter has a sample with its reason label.
+    # One CDR gets a 503, so the rejection counter has a sample with its reason label.
     down = dataclasses.replace(config, database_url=f"postgresql://dialer:dialer@127.0.0.1:{free_port()}/x")
     down_app = create_app(down, {"TESTING": True})
     down_app.test_client().post("/api/cdr", data=b'{"variables":{"uuid":"%s","dialer_tenant_id":"%d",'
